@@ -1,0 +1,5 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Every test suite; importing this package registers their tests."""
+from . import host_unit  # noqa: F401
+from . import kunit_guest  # noqa: F401
+from . import baseline  # noqa: F401

@@ -1,0 +1,75 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Guest-side helpers shared by the VM scenarios (run through the agent)."""
+import time
+
+from harness import check
+
+MiB = 1 << 20
+
+
+def meminfo(vm):
+    """/proc/meminfo of the guest in kB."""
+    res = {}
+    for line in vm.sh("cat /proc/meminfo").splitlines():
+        key, _, rest = line.partition(":")
+        if rest.split():
+            res[key] = int(rest.split()[0])
+    return res
+
+
+def load_module(vm, name, driver_dir, timeout=60):
+    """modprobe a driver and wait until it bound a device on the virtio
+    bus (its sysfs driver directory holds a virtioN link)."""
+    vm.sh("modprobe %s" % name)
+    vm.wait_for(lambda: vm.run("ls %s | grep -q '^virtio'" % driver_dir,
+                               check=False)[0] == 0,
+                "%s to bind a device" % name, timeout, interval=0.3)
+
+
+def start_holder(vm, mb, tag="hold"):
+    """Allocate, fill and keep mb MiB in the guest (the integrity checker,
+    which also verifies the data) until stop_holder(); returns once all of
+    it is touched."""
+    vm.sh("/vmdense/integrity --mb %d --churn 0 --seconds 100000 "
+          "--interval-ms 1000 --verbose >/tmp/%s.out 2>&1 &\n"
+          "echo $! >/tmp/%s.pid" % (mb, tag, tag))
+    vm.wait_for(lambda: "round" in vm.sh("cat /tmp/%s.out" % tag),
+                "the holder to touch %d MiB" % mb, 300, interval=0.5)
+
+
+def stop_holder(vm, tag="hold"):
+    """Stop the holder (it verifies once more and frees everything); check
+    that its data stayed intact."""
+    out = vm.sh("pid=$(cat /tmp/%s.pid); kill $pid\n"
+                "while [ -d /proc/$pid ]; do sleep 0.1; done\n"
+                "cat /tmp/%s.out" % (tag, tag))
+    check("corrupt_bytes=0 " in out, "data corrupted:\n%s" % out[-1000:])
+    return out
+
+
+class HostSampler:
+    """Samples the guest's host memory (MiB) over time."""
+
+    def __init__(self, vm):
+        self.vm = vm
+        self.samples = []
+        self.t0 = time.monotonic()
+
+    def sample(self):
+        mb = self.vm.host_mb()
+        self.samples.append((time.monotonic() - self.t0, mb))
+        return mb
+
+    def until_stable(self, quiet_s, max_s, min_s=0.0, tol_mb=2.0,
+                     interval=0.1):
+        """Sample until the value moved less than tol_mb during quiet_s
+        seconds (after at least min_s), or max_s passed."""
+        while True:
+            now = time.monotonic() - self.t0
+            mb = self.sample()
+            recent = [v for t, v in self.samples if t >= now - quiet_s]
+            settled = (now >= max(min_s, quiet_s) and
+                       max(recent) - min(recent) < tol_mb)
+            if settled or now >= max_s:
+                return mb
+            time.sleep(interval)

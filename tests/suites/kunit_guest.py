@@ -1,0 +1,64 @@
+# SPDX-License-Identifier: GPL-2.0
+"""KUnit in a guest: built-in suites run at boot, module suites when
+loaded; the console's KTAP is parsed by the kernel tree's own
+tools/testing/kunit/kunit.py parse."""
+import json
+import os
+import subprocess
+
+import vmdense_vm as vmmod
+from harness import OUT, ROOT, check, test
+
+KUNIT_PY = os.path.join(OUT, "linux-source-6.12", "tools", "testing",
+                        "kunit", "kunit.py")
+# KUnit modules loaded in the guest, one per line (tests/kunit-modules)
+MODULE_LIST = os.path.join(ROOT, "tests", "kunit-modules")
+
+
+def _modules():
+    with open(MODULE_LIST) as f:
+        return [ln.split("#")[0].strip() for ln in f
+                if ln.split("#")[0].strip()]
+
+
+def _walk(group, cases):
+    for case in group.get("test_cases", []):
+        cases.append((group.get("name", "?"), case["name"], case["status"]))
+    for sub in group.get("sub_groups", []):
+        _walk(sub, cases)
+
+
+@test("kunit", suite="kunit")
+def kunit(ctx):
+    """Every KUnit suite of the kernel image and of tests/kunit-modules;
+    fails if any case fails or a listed module's suite did not run."""
+    mods = _modules()
+    script = "\n".join("modprobe %s || echo 'vmdense: modprobe %s failed'"
+                       % (m, m) for m in mods)
+    with vmmod.VM(mem="512M", cmd=script, timeout=600,
+                  log=ctx.path("serial.log")) as vm:
+        rc, console = vm.wait_exit()
+    check("vmdense: modprobe" not in console,
+          "a KUnit module did not load (see serial.log)")
+    jpath = ctx.path("kunit.json")
+    res = subprocess.run(["python3", KUNIT_PY, "parse", "--json=" + jpath,
+                          ctx.path("serial.log")], capture_output=True,
+                         text=True, timeout=120)
+    with open(ctx.path("kunit-parse.txt"), "w") as f:
+        f.write(res.stdout + res.stderr)
+    check(os.path.exists(jpath), "kunit.py parse wrote no JSON:\n%s" %
+          (res.stdout + res.stderr)[-2000:])
+    with open(jpath) as f:
+        cases = []
+        _walk(json.load(f), cases)
+    passed = [c for c in cases if c[2] == "PASS"]
+    failed = [c for c in cases if c[2] not in ("PASS", "SKIP")]
+    check(cases, "no KUnit test case in the console (see serial.log)")
+    check(not failed, "failed KUnit cases: %s" % ", ".join(
+        "%s.%s" % c[:2] for c in failed[:20]))
+    check(res.returncode == 0, "kunit.py parse exited %d" % res.returncode)
+    suites = sorted({c[0] for c in cases})
+    ctx.log("suites: %s" % ", ".join(suites))
+    return {"suites": len(suites), "cases_passed": len(passed),
+            "cases_failed": len(failed),
+            "cases_skipped": len(cases) - len(passed) - len(failed)}
