@@ -366,7 +366,15 @@ class VM:
                 chunk = sock.recv(65536)
             except socket.timeout:
                 continue
+            except OSError:
+                chunk = b""
             if not chunk:
+                # QEMU went away: say why if it did exit
+                try:
+                    self.proc.wait(timeout=2)
+                except subprocess.TimeoutExpired:
+                    pass
+                self._check_alive(what)
                 raise VMError("connection closed while %s" % what)
             setattr(self, bufname, getattr(self, bufname) + chunk)
         line, rest = getattr(self, bufname).split(b"\n", 1)
