@@ -245,6 +245,10 @@ class VM:
         self.accel_used = accel
         args = self._qemu_args(accel)
         self.argv = args
+        _log("booting (%s, %d MiB%s%s, limit %d s)" % (
+            accel, self.mem // MiB,
+            ", virtio-mem %d MiB" % (self.vmem // MiB) if self.vmem else "",
+            ", balloon" if self.balloon else "", self.timeout))
         self.deadline = time.monotonic() + self.timeout
         self.proc = subprocess.Popen(
             args, stdin=None if self.console else subprocess.DEVNULL,
