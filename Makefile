@@ -6,6 +6,7 @@
 #   make run      install what is needed, build, boot the demo guest
 #   make test     build and run every test (T=name runs one test or group)
 #   make build    kernel, modules, initramfs
+#   make bench    benchmarks: JSON, plots, tables in out/bench (QUICK=1: smoke)
 #   make vm       boot the guest with a shell on this terminal
 #   make check    checkpatch on our C and headers
 #   make clean    remove out/ (the unpacked kernel and all results)
@@ -13,7 +14,7 @@
 SHELL := /bin/bash
 T ?=
 
-.PHONY: all deps kernel initramfs build run vm test check clean
+.PHONY: all deps kernel initramfs build run vm test bench check clean
 
 all: build
 
@@ -36,6 +37,9 @@ vm: build
 
 test: build
 	@tests/run $(T)
+
+bench: build
+	@bench/run $(if $(QUICK),--quick) $(BENCH_ARGS)
 
 check:
 	@scripts/checkpatch-all

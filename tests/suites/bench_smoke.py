@@ -1,0 +1,34 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Smoke tests of the benchmark harnesses: they run and produce figures;
+the figures themselves are judged in make bench, not here."""
+import os
+import sys
+
+from harness import ROOT, check, test
+
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+import density  # noqa: E402
+
+
+@test("bench.density.quick", suite="bench-smoke")
+def density_quick(ctx):
+    """One guest, short schedule, no-reporting vs the kernel's page
+    reporting: JSON, plots and table are written and hold sane figures."""
+    doc = density.run(guests=1, guest_mem="1G", reps=1, phases=3,
+                      phase_s=6, configs=["none", "upstream_reporting"],
+                      out=ctx.logdir, name="density-quick")
+    for ext in (".json", "-memory.png", "-bogo.png", "-summary.md"):
+        path = os.path.join(ctx.logdir, "density-quick" + ext)
+        check(os.path.getsize(path) > 0, "%s missing or empty" % path)
+    metrics = {}
+    for name, res in doc["configs"].items():
+        s = res["summary"]
+        check(len(res["reps"][0]["samples"]) > 10,
+              "%s: too few host memory samples" % name)
+        check(0 < s["mean_mb"]["median"] <= s["peak_mb"]["median"],
+              "%s: mean %s / peak %s" % (name, s["mean_mb"], s["peak_mb"]))
+        check(s["bogo_ops_per_guest"]["median"] > 0,
+              "%s: no stress-ng bogo-ops recorded" % name)
+        metrics[name + "_mean_mb"] = round(s["mean_mb"]["median"], 1)
+        metrics[name + "_peak_mb"] = round(s["peak_mb"]["median"], 1)
+    return metrics
