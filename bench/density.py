@@ -24,15 +24,54 @@ BENCH_OUT = os.path.join(vmmod.OUT, "bench")
 # seconds sampled after the schedule ends
 TAIL_S = 10
 
-# name -> (balloon device?, guest setup script, what it needs)
+# name -> (device: None | "balloon" | "vmem", guest setup script, module
+# it needs). The virtio-mem configurations boot with VMEM_BOOT of RAM and
+# the rest of the guest's size on a virtio-mem device that the host-side
+# controller (VmemController) resizes to what the guest needs.
 CONFIGS = {
-    "none": (False, "", None),
-    "upstream_reporting": (True, "modprobe virtio_balloon", None),
-    "vmdense_hinting": (True, "modprobe vmdense_balloon", "vmdense_balloon"),
+    "none": (None, "", None),
+    "upstream_reporting": ("balloon", "modprobe virtio_balloon", None),
+    "vmdense_hinting": ("balloon", "modprobe vmdense_balloon",
+                        "vmdense_balloon"),
     "vmdense_hinting_order": (
-        True, "modprobe vmdense_balloon && "
+        "balloon", "modprobe vmdense_balloon && "
         "echo 3 >/sys/kernel/mm/hinting/min_order", "vmdense_balloon"),
+    "upstream_virtio_mem": ("vmem", "modprobe virtio_mem", None),
+    "vmdense_virtio_mem": ("vmem", "modprobe vmdense_virtio_mem",
+                           "vmdense_virtio_mem"),
 }
+VMEM_BOOT = 512 * MiB
+VMEM_BLOCK = 2 * MiB
+
+
+class VmemController:
+    """Host-side policy shrinking a virtio-mem guest to its need: keep
+    `headroom` MiB available in the guest, plug at once when it runs low,
+    unplug slowly (a quarter of the excess per step) when it has more."""
+
+    def __init__(self, vm, device_mb, headroom_mb=384):
+        self.vm = vm
+        self.device_mb = device_mb
+        self.headroom = headroom_mb
+        self.requested = 0
+        self.changes = 0
+
+    def step(self):
+        info = {}
+        for line in self.vm.sh("head -3 /proc/meminfo").splitlines():
+            k, _, v = line.partition(":")
+            info[k] = int(v.split()[0]) // 1024
+        excess = info["MemAvailable"] - self.headroom
+        if excess < 0:
+            want = self.requested - excess
+        else:
+            want = self.requested - excess // 4
+        blk = VMEM_BLOCK // MiB
+        want = max(0, min(self.device_mb, want)) // blk * blk
+        if abs(want - self.requested) >= 16:
+            self.vm.vmem_set_requested(want * MiB)
+            self.requested = want
+            self.changes += 1
 
 
 def progress(msg):
@@ -101,17 +140,24 @@ def module_available(name):
 
 def run_config(name, guests, guest_mem, sched, interval, logdir):
     """One repetition of one configuration; returns its figures."""
-    balloon, setup, needs = CONFIGS[name]
-    vms = []
+    device, setup, needs = CONFIGS[name]
+    size = vmmod.parse_size(guest_mem)
+    vms, ctrls = [], []
     try:
         for g in range(guests):
-            vm = vmmod.VM(mem=guest_mem, smp=1, balloon=balloon,
-                          timeout=sum(s for _, s, _ in sched) + 600,
-                          log=os.path.join(logdir, "%s-g%d.log" % (name, g)))
+            args = {"mem": size, "balloon": device == "balloon"}
+            if device == "vmem":
+                args = {"mem": VMEM_BOOT, "vmem": size - VMEM_BOOT,
+                        "vmem_block": VMEM_BLOCK}
+            vm = vmmod.VM(smp=1, timeout=sum(s for _, s, _ in sched) + 600,
+                          log=os.path.join(logdir, "%s-g%d.log" % (name, g)),
+                          **args)
             vm.start()
             vms.append(vm)
             if setup:
                 vm.sh(setup)
+            if device == "vmem":
+                ctrls.append(VmemController(vm, (size - VMEM_BOOT) // MiB))
         script = schedule_script(sched)
         for vm in vms:
             vm.sh("cat >/tmp/sched.sh <<'EOF'\n%sEOF\n"
@@ -122,13 +168,17 @@ def run_config(name, guests, guest_mem, sched, interval, logdir):
         window = total + TAIL_S
         t0 = time.monotonic()
         samples = []
-        last_note = 0.0
+        last_note = last_ctrl = 0.0
         while True:
             now = time.monotonic() - t0
             if now >= window:
                 break
             samples.append((round(now, 2),
                             round(sum(vm.host_mb() for vm in vms), 1)))
+            if ctrls and now - last_ctrl >= 1:
+                last_ctrl = now
+                for c in ctrls:
+                    c.step()
             if now - last_note >= 10:
                 last_note = now
                 progress("  %s: %.0f/%d s, host memory %.0f MiB" % (
@@ -149,7 +199,8 @@ def run_config(name, guests, guest_mem, sched, interval, logdir):
                 for i in range(len(samples) - 1)) / 1024
     return {"samples": samples, "mean_mb": statistics.fmean(values),
             "peak_mb": max(values), "gib_seconds": gib_s,
-            "seconds": duration, "bogo_ops": ops, "hinting_stats": stats}
+            "seconds": duration, "bogo_ops": ops, "hinting_stats": stats,
+            "vmem_resizes": [c.changes for c in ctrls]}
 
 
 def summarize(reps, guests, budget_mb):
