@@ -19,6 +19,7 @@
 
 DEFINE_STATIC_KEY_FALSE(hinting_capture_key);
 EXPORT_SYMBOL_IF_KUNIT(hinting_capture_key);
+DEFINE_STATIC_KEY_FALSE(hinting_reported_key);
 
 static DEFINE_PER_CPU(struct hinting_pcp, hinting_pcps);
 

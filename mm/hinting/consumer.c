@@ -39,9 +39,14 @@ int hinting_register(struct hinting_consumer *hc)
 		ret = -EBUSY;
 	} else {
 		hinting_consumer = hc;
+		/* before any block is marked; see hinting_page_reported() */
+		static_branch_enable(&hinting_reported_key);
 		hinting_update_key();
+		hinting_seed();
 	}
 	mutex_unlock(&hinting_lock);
+	if (!ret)
+		hinting_kick(true);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(hinting_register);

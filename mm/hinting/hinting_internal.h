@@ -76,6 +76,7 @@ unsigned int hinting_batch_end(const struct hinting_entry *e,
 			       unsigned int batch);
 unsigned long hinting_pages(const struct hinting_entry *e, unsigned int n);
 void hinting_run(void);
+void hinting_seed(void);
 int hinting_worker_init(void);
 
 /* consumer.c */

@@ -218,6 +218,46 @@ static void hinting_process(struct hinting_consumer *hc,
 	}
 }
 
+/*
+ * Blocks that were free before the consumer registered were never
+ * captured. Take them from the free lists once, as far as the buffer
+ * holds them; the worker checks them like any captured entry.
+ */
+void hinting_seed(void)
+{
+	unsigned int order, mt, min_order = READ_ONCE(hinting_knobs.min_order);
+	struct hinting_entry *e;
+	unsigned long flags;
+	struct zone *zone;
+	struct page *page;
+
+	lockdep_assert_held(&hinting_lock);
+	for_each_populated_zone(zone) {
+		spin_lock_irqsave(&zone->lock, flags);
+		for (order = min_order; order < NR_PAGE_ORDERS; order++) {
+			for (mt = 0; mt < MIGRATE_TYPES; mt++) {
+				struct list_head *list =
+					&zone->free_area[order].free_list[mt];
+
+				if (is_migrate_isolate(mt))
+					continue;
+				list_for_each_entry(page, list, buddy_list) {
+					if (hinting_carry == hinting_buf_size)
+						goto full;
+					if (PageReported(page))
+						continue;
+					e = &hinting_buf[hinting_carry++];
+					e->pfn = page_to_pfn(page);
+					e->order = order;
+					e->zone = NULL;
+				}
+			}
+		}
+full:
+		spin_unlock_irqrestore(&zone->lock, flags);
+	}
+}
+
 /* One pass; the work item runs it, and KUnit calls it directly. */
 void hinting_run(void)
 {
