@@ -26,7 +26,8 @@ STATS = ("captured", "dropped", "stale", "isolated", "reported_pages",
 # A kernel warning, oops or lockdep report fails the scenario.
 BAD_SERIAL = re.compile(r"WARNING:|BUG:|possible recursive locking|"
                         r"possible circular locking|inconsistent lock state|"
-                        r"INFO: possible|lockdep|Oops|Call Trace:")
+                        r"INFO: possible|suspicious RCU usage|Oops|"
+                        r"Call Trace:")
 
 
 def check_serial(path):
@@ -204,7 +205,8 @@ def sysfs(ctx):
                 checked += 1
             for v in bad:
                 before = vm.sh("cat %s" % path).strip()
-                rc, out = vm.run("printf '%%s' '%s' >%s 2>&1" % (v, path),
+                # with a newline: an empty printf would write nothing
+                rc, out = vm.run("printf '%%s\\n' '%s' >%s 2>&1" % (v, path),
                                  check=False)
                 after = vm.sh("cat %s" % path).strip()
                 check(rc != 0, "%s accepted %r" % (knob, v))
