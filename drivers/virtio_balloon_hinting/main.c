@@ -10,7 +10,6 @@
  */
 #include <linux/module.h>
 #include <linux/slab.h>
-#include <linux/version.h>
 #include <linux/virtio_config.h>
 
 #include "balloon.h"
@@ -38,8 +37,14 @@ static void vb_report_ack(struct virtqueue *vq)
 	wake_up(&vb->report_acked);
 }
 
-enum { VB_VQ_INFLATE, VB_VQ_DEFLATE, VB_VQ_STATS, VB_VQ_HINT, VB_VQ_REPORT,
-       VB_VQ_NR };
+enum {
+	VB_VQ_INFLATE,
+	VB_VQ_DEFLATE,
+	VB_VQ_STATS,
+	VB_VQ_HINT,		/* free page hinting: not negotiated */
+	VB_VQ_REPORT,
+	VB_VQ_NR
+};
 
 /*
  * Queues are numbered in the order of the spec; absent ones get no index
@@ -52,7 +57,7 @@ static int vb_find_vqs(struct vmdense_balloon *vb)
 	bool stats = virtio_has_feature(vdev, VIRTIO_BALLOON_F_STATS_VQ);
 	bool report = virtio_has_feature(vdev, VIRTIO_BALLOON_F_REPORTING);
 	int err;
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+#ifdef VB_HAVE_VQ_INFO	/* virtio_find_vqs() of 6.11 and later */
 	struct virtqueue_info info[VB_VQ_NR] = {
 		[VB_VQ_INFLATE] = { "inflate", vb_ack },
 		[VB_VQ_DEFLATE] = { "deflate", vb_ack },

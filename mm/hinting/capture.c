@@ -18,7 +18,6 @@
 #include "hinting_trace.h"
 
 DEFINE_STATIC_KEY_FALSE(hinting_capture_key);
-EXPORT_SYMBOL_IF_KUNIT(hinting_capture_key);
 DEFINE_STATIC_KEY_FALSE(hinting_reported_key);
 
 static DEFINE_PER_CPU(struct hinting_pcp, hinting_pcps);
@@ -108,6 +107,13 @@ void hinting_capture_totals(unsigned long *captured, unsigned long *dropped)
 		*dropped += READ_ONCE(pcp->dropped);
 	}
 }
+
+/* Is the free path capturing? */
+bool hinting_capturing(void)
+{
+	return static_key_enabled(&hinting_capture_key);
+}
+EXPORT_SYMBOL_IF_KUNIT(hinting_capturing);
 
 /* Wake the worker now, or after delay_ms if nothing is pending yet. */
 void hinting_kick(bool now)

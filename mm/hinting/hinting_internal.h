@@ -65,6 +65,7 @@ unsigned int hinting_pcp_take(struct hinting_pcp *pcp,
 unsigned int hinting_drain_all(struct hinting_entry *to, unsigned int room);
 void hinting_capture_totals(unsigned long *captured, unsigned long *dropped);
 void hinting_kick(bool now);
+bool hinting_capturing(void);
 void hinting_kick_reset(void);
 int hinting_capture_init(void);
 

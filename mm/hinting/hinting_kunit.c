@@ -385,12 +385,13 @@ static void test_one_consumer(struct kunit *test)
 	struct hinting_consumer other = { .report = test_report, .capacity = 1 };
 
 	KUNIT_ASSERT_EQ(test, hinting_register(&tc->hc), 0);
+	KUNIT_EXPECT_TRUE(test, hinting_capturing());
 	KUNIT_EXPECT_EQ(test, hinting_register(&other), -EBUSY);
 	hinting_unregister(&other);
 	KUNIT_EXPECT_PTR_EQ(test, hinting_consumer, &tc->hc);
 	hinting_unregister(&tc->hc);
 	KUNIT_EXPECT_NULL(test, hinting_consumer);
-	KUNIT_EXPECT_FALSE(test, static_key_enabled(&hinting_capture_key));
+	KUNIT_EXPECT_FALSE(test, hinting_capturing());
 }
 
 static struct kunit_case hinting_cases[] = {

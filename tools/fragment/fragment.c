@@ -20,16 +20,6 @@ struct piece {
 	size_t len;
 };
 
-static volatile sig_atomic_t got_usr1, got_term;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGUSR1)
-		got_usr1 = 1;
-	else
-		got_term = 1;
-}
-
 /* xorshift: reproducible and independent of libc's rand() */
 static unsigned long long rng_state = 88172645463325252ULL;
 
@@ -60,6 +50,8 @@ int main(int argc, char **argv)
 	size_t total = (size_t)mb << 20, have = 0, freed = 0;
 	size_t n = 0, cap = total / ((size_t)min_kb << 10) + 1, i;
 	struct piece *p;
+	sigset_t sigs;
+	int sig;
 
 	if (min_kb < 4 || max_kb < min_kb || max_kb >= 2048 ||
 	    free_pct < 0 || free_pct > 100) {
@@ -69,8 +61,11 @@ int main(int argc, char **argv)
 	p = calloc(cap, sizeof(*p));
 	if (!p)
 		return 1;
-	signal(SIGUSR1, on_signal);
-	signal(SIGTERM, on_signal);
+	/* taken with sigwait(), so that no handler state is shared */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGUSR1);
+	sigaddset(&sigs, SIGTERM);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	while (have < total && n < cap) {
 		size_t kb = min_kb + rnd() % (max_kb - min_kb + 1);
 
@@ -86,8 +81,8 @@ int main(int argc, char **argv)
 	}
 	printf("held %zu kB in %zu pieces\n", have >> 10, n);
 	fflush(stdout);
-	while (!got_usr1 && !got_term)
-		pause();
+	if (sigwait(&sigs, &sig) || sig == SIGTERM)
+		return 0;
 	/* Fisher-Yates, then free the first free_pct percent */
 	for (i = n - 1; i > 0; i--) {
 		size_t j = rnd() % (i + 1);
@@ -102,7 +97,9 @@ int main(int argc, char **argv)
 	}
 	printf("freed %zu kB\n", freed >> 10);
 	fflush(stdout);
-	while (!got_term)
-		pause();
+	do {
+		if (sigwait(&sigs, &sig))
+			return 1;
+	} while (sig != SIGTERM);
 	return 0;
 }
