@@ -31,6 +31,7 @@ struct vmdense_balloon {
 	struct work_struct resize_work;
 	struct notifier_block oom_nb;
 	bool stopping;			/* no more resize work */
+	bool broken;			/* reset after a lost acknowledgement */
 
 	/* statistics queue */
 	struct work_struct stats_work;
@@ -41,6 +42,9 @@ struct vmdense_balloon {
 	wait_queue_head_t report_acked;
 	struct vb_reporter *reporter;
 };
+
+/* main.c */
+void vb_break(struct vmdense_balloon *vb);
 
 /* inflate.c */
 void vb_resize_work(struct work_struct *work);

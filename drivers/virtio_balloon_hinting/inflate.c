@@ -34,7 +34,9 @@ static void vb_tell_host(struct vmdense_balloon *vb, struct virtqueue *vq,
 	if (virtqueue_add_outbuf(vq, &sg, 1, vb, GFP_KERNEL))
 		return;
 	virtqueue_kick(vq);
-	wait_event(vb->acked, virtqueue_get_buf(vq, &len));
+	/* a broken device answers nothing; its pages are ours again */
+	wait_event(vb->acked, virtqueue_get_buf(vq, &len) ||
+		   READ_ONCE(vb->broken));
 }
 
 static void vb_add_pfns(struct vmdense_balloon *vb, unsigned int at,

@@ -93,6 +93,24 @@ static int vb_find_vqs(struct vmdense_balloon *vb)
 	return 0;
 }
 
+/*
+ * The host stopped answering. Reset the device: from then on it may not
+ * touch any buffer we gave it, so the pages of a report in flight can go
+ * back to the guest without the host discarding them later. Everything
+ * waiting for an acknowledgement gives up.
+ */
+void vb_break(struct vmdense_balloon *vb)
+{
+	dev_err(&vb->vdev->dev,
+		"the host stopped acknowledging: device reset, balloon off\n");
+	WRITE_ONCE(vb->broken, true);
+	WRITE_ONCE(vb->stopping, true);
+	virtio_break_device(vb->vdev);
+	virtio_reset_device(vb->vdev);
+	wake_up_all(&vb->acked);
+	wake_up_all(&vb->report_acked);
+}
+
 static void vb_config_changed(struct virtio_device *vdev)
 {
 	struct vmdense_balloon *vb = vdev->priv;
@@ -167,7 +185,8 @@ static void vb_remove(struct virtio_device *vdev)
 	cancel_work_sync(&vb->stats_work);
 	/* gives every ballooned page back, telling the host */
 	vb_inflate_exit(vb);
-	virtio_reset_device(vdev);
+	if (!vb->broken)
+		virtio_reset_device(vdev);
 	vdev->config->del_vqs(vdev);
 	kfree(vb);
 }

@@ -6,6 +6,7 @@
  * kernel has it, else from the kernel's page_reporting.
  */
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/slab.h>
 #include <linux/virtio_config.h>
 
@@ -16,6 +17,17 @@
 #else
 #include <linux/page_reporting.h>
 #endif
+
+/* A host that takes longer than this to acknowledge a report is dead. */
+static unsigned int report_timeout_ms = 30000;
+module_param(report_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(report_timeout_ms,
+		 "ms to wait for the host to acknowledge a report (default 30000)");
+
+/* Fault injection for tests: never notify the host of a report. */
+static bool fault_no_kick;
+module_param(fault_no_kick, bool, 0644);
+MODULE_PARM_DESC(fault_no_kick, "test only: reports never reach the host");
 
 struct vb_reporter {
 	struct vmdense_balloon *vb;
@@ -38,12 +50,24 @@ static int vb_send_report(struct vmdense_balloon *vb, struct scatterlist *sgl,
 	int err;
 
 	/* the host writes nothing: in-buffers only say "this is free" */
+	if (READ_ONCE(vb->broken))
+		return -EIO;
 	err = virtqueue_add_inbuf(vq, sgl, nents, vb, GFP_NOWAIT | __GFP_NOWARN);
 	if (err)
 		return err;
-	virtqueue_kick(vq);
-	wait_event(vb->report_acked, virtqueue_get_buf(vq, &len));
-	return 0;
+	if (!READ_ONCE(fault_no_kick))
+		virtqueue_kick(vq);
+	if (wait_event_timeout(vb->report_acked,
+			       virtqueue_get_buf(vq, &len) ||
+			       READ_ONCE(vb->broken),
+			       msecs_to_jiffies(max(report_timeout_ms, 1U))))
+		return READ_ONCE(vb->broken) ? -EIO : 0;
+	/*
+	 * Returning the pages while the host may still discard them would
+	 * lose what the guest writes next: stop the device first.
+	 */
+	vb_break(vb);
+	return -ETIMEDOUT;
 }
 
 #if IS_ENABLED(CONFIG_MM_HINTING)
