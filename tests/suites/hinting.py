@@ -375,3 +375,44 @@ def unload_during_reports(ctx):
     return {"cycles": cycles, "batches": st["batches"],
             "memfree_kb_before": free0, "memfree_kb_after": free1,
             "reported_mb": round(st["reported_bytes"] / 2**20, 1)}
+
+
+@test("hinting.memory_unplug", suite="hinting")
+def memory_unplug(ctx):
+    """virtio-mem (the kernel's driver) unplugs memory that hinting keeps
+    reporting from: offlining waits for batches in flight, no isolated
+    page is lost and the memory goes away whole."""
+    GiB = 1 << 30
+    with vmmod.VM(mem="1G", vmem="1G", vmem_block="2M", balloon=True,
+                  timeout=900, log=ctx.path("serial.log")) as vm:
+        load_module(vm, *OURS)
+        load_module(vm, "virtio_mem", "/sys/bus/virtio/drivers/virtio_mem")
+        vm.sh("cd %s && echo 3 >min_order && echo 4 >wake_threshold && "
+              "echo 8 >report_threshold && echo 0 >delay_ms" % SYSFS)
+        total0 = meminfo(vm)["MemTotal"]
+        vm.vmem_set_requested(GiB // 2)
+        vm.wait_for(lambda: vm.vmem_props()["size"] == GiB // 2,
+                    "512 MiB plugged", 120, 0.1)
+        vm.sh("stress-ng --vm 2 --vm-bytes 200M --timeout 20s "
+              ">/tmp/stress.out 2>&1 &\n"
+              "/vmdense/integrity --mb 200 --chunk-kb 64 --churn 50 "
+              "--seconds 20 --interval-ms 100 >/tmp/integ.out 2>&1 &")
+        time.sleep(5)
+        before = stats(vm)
+        vm.vmem_set_requested(0)
+        secs = vm.wait_for(lambda: vm.vmem_props()["size"] == 0,
+                           "the device to unplug everything", 300, 0.2)
+        wait_quiet(vm, "/tmp/integ.out")
+        st = settled_stats(vm, "after the unplug")
+        total1 = meminfo(vm)["MemTotal"]
+        out = vm.sh("cat /tmp/integ.out")
+        ctx.log("unplugged 512 MiB in %.1f s while reporting; stats %s" % (
+            secs, st))
+        check("corrupt_bytes=0 " in out, "data corrupted:\n%s" % out[-800:])
+        check(total1 == total0, "MemTotal %d kB after unplug, %d before plug"
+              % (total1, total0))
+        check(st["batches"] > before["batches"],
+              "nothing was reported while unplugging: %s" % st)
+    check_serial(ctx.path("serial.log"))
+    return {"unplug_seconds": round(secs, 2), "batches": st["batches"],
+            "stale": st["stale"]}
