@@ -416,3 +416,38 @@ def memory_unplug(ctx):
     check_serial(ctx.path("serial.log"))
     return {"unplug_seconds": round(secs, 2), "batches": st["batches"],
             "stale": st["stale"]}
+
+
+@test("hinting.cpu_hotplug", suite="hinting")
+def cpu_hotplug(ctx):
+    """Entries captured on a CPU that goes offline are drained: with
+    wake_threshold and delay_ms too high to wake the worker, memory freed
+    on CPU 1 is reported once CPU 1 goes down."""
+    with vmmod.VM(mem="1G", smp=2, balloon=True, timeout=600,
+                  log=ctx.path("serial.log")) as vm:
+        load_module(vm, *OURS)
+        # let the registration pass (it reports what was free) finish
+        settled_stats(vm, "after loading")
+        vm.sh("cd %s && echo 512 >wake_threshold && echo 60000 >delay_ms"
+              % SYSFS)
+        time.sleep(1)
+        before = settled_stats(vm, "before the frees")
+        vm.sh("taskset 2 /vmdense/integrity --mb 200 --seconds 0 "
+              ">/tmp/integ.out 2>&1")
+        mid = stats(vm)
+        check(mid["captured"] > before["captured"],
+              "nothing captured: %s" % mid)
+        check(mid["batches"] == before["batches"],
+              "the worker ran before the CPU went down: %s" % mid)
+        vm.sh("echo 0 >/sys/devices/system/cpu/cpu1/online")
+        vm.wait_for(lambda: stats(vm)["batches"] > before["batches"],
+                    "a report after CPU 1 went down", 30, 0.5)
+        st = settled_stats(vm, "after the offline")
+        vm.sh("echo 1 >/sys/devices/system/cpu/cpu1/online")
+        reported = st["reported_bytes"] - before["reported_bytes"]
+        ctx.log("reported %.0f MiB after CPU 1 went down" % (reported / 2**20))
+        check(reported >= 100 << 20, "only %d bytes reported" % reported)
+        check("corrupt_bytes=0 " in vm.sh("cat /tmp/integ.out"),
+              "the checker failed")
+    check_serial(ctx.path("serial.log"))
+    return {"reported_mb": round(reported / 2**20, 1)}
