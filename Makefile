@@ -8,12 +8,13 @@
 #   make build    kernel, modules, initramfs
 #   make vm       boot the guest with a shell on this terminal
 #   make check    checkpatch on our C and headers
+#   make bench    measurements: hinting overhead, memory returned over time
 #   make clean    remove out/ (the unpacked kernel and all results)
 
 SHELL := /bin/bash
 T ?=
 
-.PHONY: all deps kernel initramfs build run vm test check clean
+.PHONY: all deps kernel initramfs build run vm test check bench clean
 
 all: build
 
@@ -39,6 +40,9 @@ test: build
 
 check:
 	@scripts/checkpatch-all
+
+bench: build
+	@scripts/bench
 
 clean:
 	rm -rf out
