@@ -41,6 +41,7 @@ struct vmdense_balloon {
 	/* reporting queue */
 	wait_queue_head_t report_acked;
 	struct vb_reporter *reporter;
+	struct work_struct report_off_work;	/* stop feeding a dead device */
 };
 
 /* main.c */

@@ -109,6 +109,9 @@ void vb_break(struct vmdense_balloon *vb)
 	virtio_reset_device(vb->vdev);
 	wake_up_all(&vb->acked);
 	wake_up_all(&vb->report_acked);
+	/* not from here: the report in flight holds what unregistering waits for */
+	if (vb->reporter)
+		schedule_work(&vb->report_off_work);
 }
 
 static void vb_config_changed(struct virtio_device *vdev)

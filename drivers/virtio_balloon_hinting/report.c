@@ -114,12 +114,22 @@ static void vb_report_unregister(struct vb_reporter *r)
 }
 #endif
 
+/* After vb_break(): batches would only fail, so stop taking them. */
+static void vb_report_off(struct work_struct *work)
+{
+	struct vmdense_balloon *vb = container_of(work, struct vmdense_balloon,
+						  report_off_work);
+
+	vb_report_unregister(vb->reporter);
+}
+
 int vb_report_init(struct vmdense_balloon *vb)
 {
 	struct vb_reporter *r;
 	unsigned int capacity;
 	int err;
 
+	INIT_WORK(&vb->report_off_work, vb_report_off);
 	if (!vb->report_vq)
 		return 0;
 	/*
@@ -146,6 +156,8 @@ void vb_report_exit(struct vmdense_balloon *vb)
 {
 	if (!vb->reporter)
 		return;
+	cancel_work_sync(&vb->report_off_work);
+	/* unregistering twice is harmless: both APIs check who is there */
 	vb_report_unregister(vb->reporter);
 	kfree(vb->reporter);
 	vb->reporter = NULL;

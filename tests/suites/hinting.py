@@ -331,6 +331,11 @@ def host_no_ack(ctx):
         vm.wait_for(lambda: "stopped acknowledging" in vm.sh("dmesg"),
                     "the driver to give up on the host", 60, 0.5)
         st = settled_stats(vm, "after the reset")
+        # the driver unregistered: more frees are no longer isolated
+        vm.sh("/vmdense/integrity --mb 100 --seconds 0 >/dev/null; sleep 1")
+        st2 = stats(vm)
+        check(st2["batches"] == st["batches"], "reports went on after the "
+              "reset: %d -> %d batches" % (st["batches"], st2["batches"]))
         vm.sh("rmmod vmdense_balloon")
         free1 = meminfo(vm)["MemFree"]
         ctx.log("stats %s; MemFree %d -> %d kB" % (st, total0, free1))
