@@ -14,6 +14,8 @@
 
 struct hinting_consumer *hinting_consumer;
 EXPORT_SYMBOL_IF_KUNIT(hinting_consumer);
+/* Set while a consumer waits to unregister: the worker stops early. */
+atomic_t hinting_leaving = ATOMIC_INIT(0);
 DEFINE_MUTEX(hinting_lock);
 EXPORT_SYMBOL_IF_KUNIT(hinting_lock);
 
@@ -53,17 +55,20 @@ EXPORT_SYMBOL_GPL(hinting_register);
 
 /*
  * Taking hinting_lock waits for a batch in flight: the worker holds it
- * from isolation until the blocks are back in the buddy allocator. What
+ * from isolation until the blocks are back in the buddy allocator, and
+ * seeing hinting_leaving it starts no further batch. What
  * was captured for this consumer is dropped by the next pass.
  */
 void hinting_unregister(struct hinting_consumer *hc)
 {
+	atomic_inc(&hinting_leaving);
 	mutex_lock(&hinting_lock);
 	if (hinting_consumer == hc) {
 		hinting_consumer = NULL;
 		hinting_update_key();
 	}
 	mutex_unlock(&hinting_lock);
+	atomic_dec(&hinting_leaving);
 	/* empty the arrays and the carry now rather than on the next free */
 	hinting_kick(true);
 	flush_delayed_work(&hinting_work);

@@ -82,6 +82,7 @@ int hinting_worker_init(void);
 
 /* consumer.c */
 extern struct hinting_consumer *hinting_consumer;
+extern atomic_t hinting_leaving;
 void hinting_update_key(void);
 
 /* sysfs.c */

@@ -203,6 +203,12 @@ static void hinting_process(struct hinting_consumer *hc,
 
 	i = 0;
 	while (i < m) {
+		/*
+		 * A consumer leaving waits for one batch, not the pass; the
+		 * rest stay free, unreported.
+		 */
+		if (atomic_read(&hinting_leaving))
+			break;
 		taken = 0;
 		get_online_mems();
 		while (i < m && taken < cap) {
