@@ -3,4 +3,5 @@
 from . import host_unit  # noqa: F401
 from . import kunit_guest  # noqa: F401
 from . import baseline  # noqa: F401
+from . import hinting  # noqa: F401
 from . import bench_smoke  # noqa: F401

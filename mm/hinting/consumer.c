@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The consumer: one at a time. Capture only runs while a consumer is
+ * registered and hinting is enabled, so the allocator's hook costs a
+ * patched-out branch otherwise.
+ */
+#include <linux/export.h>
+#include <linux/hinting.h>
+#include <linux/init.h>
+#include <linux/workqueue.h>
+#include <kunit/visibility.h>
+
+#include "hinting_internal.h"
+
+struct hinting_consumer *hinting_consumer;
+EXPORT_SYMBOL_IF_KUNIT(hinting_consumer);
+/* Set while a consumer waits to unregister: the worker stops early. */
+atomic_t hinting_leaving = ATOMIC_INIT(0);
+DEFINE_MUTEX(hinting_lock);
+EXPORT_SYMBOL_IF_KUNIT(hinting_lock);
+
+/* Turn capture on or off to match the state; hinting_lock is held. */
+void hinting_update_key(void)
+{
+	lockdep_assert_held(&hinting_lock);
+	if (hinting_consumer && hinting_knobs.enabled)
+		static_branch_enable(&hinting_capture_key);
+	else
+		static_branch_disable(&hinting_capture_key);
+}
+EXPORT_SYMBOL_IF_KUNIT(hinting_update_key);
+
+int hinting_register(struct hinting_consumer *hc)
+{
+	int ret = 0;
+
+	if (!hc->report || !hc->capacity)
+		return -EINVAL;
+	mutex_lock(&hinting_lock);
+	if (hinting_consumer) {
+		ret = -EBUSY;
+	} else {
+		hinting_consumer = hc;
+		/* before any block is marked; see hinting_page_reported() */
+		static_branch_enable(&hinting_reported_key);
+		hinting_update_key();
+		hinting_seed();
+	}
+	mutex_unlock(&hinting_lock);
+	if (!ret)
+		hinting_kick(true);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(hinting_register);
+
+/*
+ * Taking hinting_lock waits for a batch in flight: the worker holds it
+ * from isolation until the blocks are back in the buddy allocator, and
+ * seeing hinting_leaving it starts no further batch. What
+ * was captured for this consumer is dropped by the next pass.
+ */
+void hinting_unregister(struct hinting_consumer *hc)
+{
+	atomic_inc(&hinting_leaving);
+	mutex_lock(&hinting_lock);
+	if (hinting_consumer == hc) {
+		hinting_consumer = NULL;
+		hinting_update_key();
+	}
+	mutex_unlock(&hinting_lock);
+	atomic_dec(&hinting_leaving);
+	/* empty the arrays and the carry now rather than on the next free */
+	hinting_kick(true);
+	flush_delayed_work(&hinting_work);
+}
+EXPORT_SYMBOL_GPL(hinting_unregister);
+
+static int __init hinting_init(void)
+{
+	int ret;
+
+	ret = hinting_worker_init();
+	if (!ret)
+		ret = hinting_capture_init();
+	if (!ret)
+		ret = hinting_sysfs_init();
+	if (ret)
+		pr_err("mm/hinting: init failed: %d\n", ret);
+	return ret;
+}
+subsys_initcall(hinting_init);

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Free page hinting: the consumer API.
+ *
+ * A consumer (a virtio-balloon or Hyper-V driver) registers to be handed
+ * batches of free blocks that mm/hinting has isolated from the buddy
+ * allocator. While the consumer runs, the blocks belong to nobody: it may
+ * tell the host to drop their contents, but must not touch them after its
+ * report() returns. The blocks then go back to the buddy allocator.
+ */
+#ifndef _MM_HINTING_HINTING_H
+#define _MM_HINTING_HINTING_H
+
+#include <linux/scatterlist.h>
+
+struct hinting_consumer {
+	/*
+	 * Report @nents blocks (one scatterlist entry each). Sleeps until
+	 * the host has acknowledged them. 0 marks the blocks reported; an
+	 * error returns them to the allocator unreported.
+	 */
+	int (*report)(struct hinting_consumer *hc, struct scatterlist *sgl,
+		      unsigned int nents);
+	/* most entries one report() can take; report_batch is capped by it */
+	unsigned int capacity;
+};
+
+int hinting_register(struct hinting_consumer *hc);
+void hinting_unregister(struct hinting_consumer *hc);
+
+#endif /* _MM_HINTING_HINTING_H */
