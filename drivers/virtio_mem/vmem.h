@@ -57,6 +57,7 @@ struct vmem_stats {
 	atomic64_t state_mismatches;
 	atomic64_t plugged_mismatches;
 	atomic64_t config_refusals;
+	atomic64_t reserve_stops;
 };
 
 struct vmem_dev {
@@ -125,6 +126,7 @@ struct vmem_dev {
 	unsigned int retry_ms;
 	unsigned int retry_max_ms;
 	bool unplug_online;
+	unsigned int reserve_mb;	/* keep this much available */
 
 	struct vmem_stats stats;
 };

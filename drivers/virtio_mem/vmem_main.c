@@ -23,6 +23,11 @@
 
 #define VMEM_RETRY_MS		50
 #define VMEM_RETRY_MAX_MS	30000
+/*
+ * Unplugging online memory never takes MemAvailable below this: the
+ * host asking for memory back is no reason to OOM-kill the guest's work.
+ */
+#define VMEM_RESERVE_MB		128
 
 struct vmem_cfg {
 	u64 block_size;
@@ -330,6 +335,7 @@ static int vmem_probe(struct virtio_device *vdev)
 	vm->retry_ms = VMEM_RETRY_MS;
 	vm->retry_max_ms = VMEM_RETRY_MAX_MS;
 	vm->unplug_online = true;
+	vm->reserve_mb = VMEM_RESERVE_MB;
 	vm->mem_nb.notifier_call = vmem_mem_notify;
 
 	rc = vmem_setup(vm);

@@ -311,6 +311,18 @@ out:
 	return rc;
 }
 
+/*
+ * How many sub-blocks we may take from the running system: every page
+ * taken, free or migrated, lowers MemAvailable by one.
+ */
+static unsigned long vmem_room(struct vmem_dev *vm)
+{
+	long reserve = (long)READ_ONCE(vm->reserve_mb) << (20 - PAGE_SHIFT);
+	long avail = si_mem_available() - reserve;
+
+	return avail > 0 ? avail / PHYS_PFN(vm->sb_size) : 0;
+}
+
 static int vmem_shrink_online(struct vmem_dev *vm, unsigned long unit,
 			      unsigned long *need)
 {
@@ -319,24 +331,31 @@ static int vmem_shrink_online(struct vmem_dev *vm, unsigned long unit,
 	int rc;
 
 	while (*need && end) {
+		unsigned long room = vmem_room(vm);
 		unsigned int first, s;
 
 		if (atomic_read(&vm->config_changed))
 			return -EAGAIN;
+		if (!room) {
+			/* retried with back-off: the load may go away */
+			atomic64_inc(&vm->stats.reserve_stops);
+			return -ENOMEM;
+		}
 		while (end && !vmem_sb_is_plugged(vm, unit, end - 1))
 			end--;
 		if (!end)
 			break;
 		first = end - 1;
 		while (first && vmem_sb_is_plugged(vm, unit, first - 1) &&
-		       end - first < min_t(unsigned long, *need, max))
+		       end - first < min3(*need, room, (unsigned long)max))
 			first--;
 		rc = vmem_unplug_online_run(vm, unit, first, end - first);
 		if (!rc) {
 			*need -= end - first;
 		} else if (rc == -EBUSY && end - first > 1) {
 			/* something will not move: go one by one */
-			for (s = end; s > first && *need; s--) {
+			for (s = end; s > first && *need && vmem_room(vm);
+			     s--) {
 				rc = vmem_unplug_online_run(vm, unit, s - 1, 1);
 				if (!rc)
 					(*need)--;

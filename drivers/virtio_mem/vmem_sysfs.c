@@ -7,6 +7,7 @@
  */
 #include <linux/device.h>
 #include <linux/kstrtox.h>
+#include <linux/mm.h>
 #include <linux/sysfs.h>
 #include <linux/virtio.h>
 
@@ -55,6 +56,27 @@ VMEM_COUNTER(retries);
 VMEM_COUNTER(state_mismatches);
 VMEM_COUNTER(plugged_mismatches);
 VMEM_COUNTER(config_refusals);
+VMEM_COUNTER(reserve_stops);
+
+static ssize_t unplug_reserve_mb_show(struct device *dev,
+				      struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(to_vmem(dev)->reserve_mb));
+}
+
+static ssize_t unplug_reserve_mb_store(struct device *dev,
+				       struct device_attribute *attr,
+				       const char *buf, size_t count)
+{
+	unsigned int val;
+
+	/* more than the whole machine makes no sense */
+	if (kstrtouint(buf, 0, &val) || val > (totalram_pages() >> (20 - PAGE_SHIFT)))
+		return -EINVAL;
+	WRITE_ONCE(to_vmem(dev)->reserve_mb, val);
+	return count;
+}
+static DEVICE_ATTR_RW(unplug_reserve_mb);
 
 static ssize_t retry_interval_ms_show(struct device *dev,
 				      struct device_attribute *attr, char *buf)
@@ -171,6 +193,8 @@ static struct attribute *vmem_attrs[] = {
 	&dev_attr_state_mismatches.attr,
 	&dev_attr_plugged_mismatches.attr,
 	&dev_attr_config_refusals.attr,
+	&dev_attr_reserve_stops.attr,
+	&dev_attr_unplug_reserve_mb.attr,
 	&dev_attr_retry_interval_ms.attr,
 	&dev_attr_retry_max_ms.attr,
 	&dev_attr_unplug_online.attr,
