@@ -12,7 +12,11 @@
  * unit the highest run of plugged sub-blocks is taken from the buddy with
  * one alloc_contig_range() and unplugged with one request; only when that
  * fails do we go sub-block by sub-block, so that one pinned page costs
- * one sub-block, not the run. An emptied unit is offlined and removed.
+ * one sub-block, not the run.
+ *
+ * Emptied units are offlined and removed only once the whole request is
+ * done: removal is guest-side bookkeeping (about half the time an unplug
+ * takes), the host has its memory back as soon as UNPLUG is acknowledged.
  */
 #include <linux/bitmap.h>
 #include <linux/memory_hotplug.h>
@@ -391,9 +395,13 @@ void vmem_remove_empty_units(struct vmem_dev *vm)
 {
 	unsigned long unit;
 
-	for (unit = 0; unit < vm->nr_units; unit++)
+	for (unit = 0; unit < vm->nr_units; unit++) {
+		/* a new request first; a grow may even reuse the unit */
+		if (atomic_read(&vm->config_changed) && !vm->removing)
+			break;
 		if (vm->unit_present[unit] && !vm->unit_plugged[unit])
 			vmem_remove_unit(vm, unit);
+	}
 }
 
 bool vmem_all_removed(struct vmem_dev *vm)
@@ -442,7 +450,6 @@ int vmem_shrink(struct vmem_dev *vm, u64 size)
 		if (rc)
 			return rc;
 	}
-	vmem_remove_empty_units(vm);
 	if (!need || !vm->unplug_online)
 		return need ? -EBUSY : 0;
 
@@ -461,8 +468,6 @@ int vmem_shrink(struct vmem_dev *vm, u64 size)
 		}
 		mutex_unlock(&vm->lock);
 		rc = vmem_shrink_online(vm, unit, &need);
-		if (!vm->unit_plugged[unit])
-			vmem_remove_unit(vm, unit);
 		if (rc)
 			break;
 	}
