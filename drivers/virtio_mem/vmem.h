@@ -18,13 +18,14 @@
 #include <linux/mutex.h>
 #include <linux/notifier.h>
 #include <linux/types.h>
-#include <linux/version.h>
+#include <linux/mmzone.h>
 #include <linux/virtio.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <uapi/linux/virtio_mem.h>
 
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+/* the largest buddy order: MAX_PAGE_ORDER since 6.8, MAX_ORDER - 1 before */
+#ifdef MAX_PAGE_ORDER
 #define VMEM_MAX_ORDER	MAX_PAGE_ORDER
 #else
 #define VMEM_MAX_ORDER	(MAX_ORDER - 1)

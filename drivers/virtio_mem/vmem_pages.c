@@ -6,10 +6,11 @@
  * A fake-offline page is PageOffline() with a reference count of one and
  * is not counted as managed memory: nothing may touch it, the device may
  * have taken its backing away. Pages of freshly onlined memory already
- * look like that on 6.12 (the memmap of hotplugged memory starts out
+ * look like that since 6.12 (the memmap of hotplugged memory starts out
  * PageOffline); older kernels start them PageReserved, which we convert.
  * Pages we take back from the buddy with alloc_contig_range() are brought
- * into the same state, so that one release path serves both.
+ * into the same state, so that one release path serves both. We look at
+ * the pages rather than at the kernel version.
  */
 #include <linux/gfp.h>
 #include <linux/memory_hotplug.h>
@@ -18,10 +19,6 @@
 #include <linux/page_ref.h>
 
 #include "vmem.h"
-
-/* memmap of hotplugged memory is initialised PageOffline since 6.12 */
-#define VMEM_HOTPLUG_MEMMAP_OFFLINE \
-	(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0))
 
 static unsigned int vmem_chunk_order(unsigned long pfn, unsigned long left)
 {
@@ -34,21 +31,20 @@ static unsigned int vmem_chunk_order(unsigned long pfn, unsigned long left)
 
 /*
  * Hand fake-offline pages to the buddy. generic_online_page() resets the
- * reference count, counts the pages as managed and frees them.
+ * reference count, counts the pages as managed and frees them; before
+ * 6.12 it leaves PG_offline set, so we clear it first (since 6.12 its own
+ * clearing then finds nothing to do).
  */
 void vmem_pages_release(unsigned long pfn, unsigned long nr)
 {
 	while (nr) {
 		unsigned int order = vmem_chunk_order(pfn, nr);
 		struct page *page = pfn_to_page(pfn);
+		unsigned long i;
 
-		if (!VMEM_HOTPLUG_MEMMAP_OFFLINE) {
-			unsigned long i;
-
-			/* older generic_online_page() leaves PG_offline set */
-			for (i = 0; i < (1UL << order); i++)
+		for (i = 0; i < (1UL << order); i++)
+			if (PageOffline(page + i))
 				__ClearPageOffline(page + i);
-		}
 		generic_online_page(page, order);
 		pfn += 1UL << order;
 		nr -= 1UL << order;
@@ -56,14 +52,14 @@ void vmem_pages_release(unsigned long pfn, unsigned long nr)
 }
 
 /*
- * Memory being onlined that must stay fake-offline: on 6.12 it already is.
- * Before, its pages are PageReserved and must become PageOffline.
+ * Memory being onlined that must stay fake-offline: since 6.12 it already
+ * is. Before, its pages are PageReserved and must become PageOffline.
  */
 void vmem_pages_keep(unsigned long pfn, unsigned long nr)
 {
 	unsigned long i;
 
-	if (VMEM_HOTPLUG_MEMMAP_OFFLINE)
+	if (PageOffline(pfn_to_page(pfn)))
 		return;
 	page_offline_begin();
 	for (i = 0; i < nr; i++) {

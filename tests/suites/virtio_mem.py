@@ -165,7 +165,7 @@ def integrity(ctx):
         load_module(vm, *OURS)
         total0 = meminfo(vm)["MemTotal"]
         _resize(vm, GiB)
-        vm.sh("/vmdense/integrity --mb 700 --churn 20 --seconds 100000 "
+        vm.sh("/vmdense/integrity --mb 600 --churn 20 --seconds 100000 "
               "--interval-ms 300 --verbose >/tmp/int.out 2>&1 &\n"
               "echo $! >/tmp/int.pid")
         vm.wait_for(lambda: "round" in vm.sh("cat /tmp/int.out"),
@@ -271,7 +271,8 @@ def big_block(ctx):
         blocks0 = _memory_blocks(vm)
         _resize(vm, 768 * MiB)
         _check_sizes(vm, 768 * MiB, total0, "at 768 MiB: ")
-        start_holder(vm, meminfo(vm)["MemAvailable"] // 1024 - 500)
+        # leave room for unplug_reserve_mb (128) plus a 256 MiB unit
+        start_holder(vm, meminfo(vm)["MemAvailable"] // 1024 - 900)
         for mb in (512, 256):
             _resize(vm, mb * MiB, timeout=300)
             _check_sizes(vm, mb * MiB, total0, "at %d MiB: " % mb)
