@@ -434,14 +434,15 @@ static const struct virtio_device_id vmem_ids[] = {
 	{ 0 },
 };
 
+/* no suspend support: PERSISTENT_SUSPEND is not offered back */
 static struct virtio_driver vmem_driver = {
-	.feature_table = vmem_features,
-	.feature_table_size = ARRAY_SIZE(vmem_features),
 	.driver.name = VMEM_NAME,
 	.id_table = vmem_ids,
 	.probe = vmem_probe,
-	.remove = vmem_remove,
 	.config_changed = vmem_config_changed,
+	.remove = vmem_remove,
+	.feature_table = vmem_features,
+	.feature_table_size = ARRAY_SIZE(vmem_features),
 };
 
 static int __init vmem_init(void)
