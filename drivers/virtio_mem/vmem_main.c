@@ -434,15 +434,20 @@ static const struct virtio_device_id vmem_ids[] = {
 	{ 0 },
 };
 
-/* no suspend support: PERSISTENT_SUSPEND is not offered back */
+/*
+ * No suspend support (PERSISTENT_SUSPEND is not accepted); resize requests
+ * arrive as configuration changes.
+ */
 static struct virtio_driver vmem_driver = {
-	.driver.name = VMEM_NAME,
+	.driver = {
+		.name = VMEM_NAME,
+	},
 	.id_table = vmem_ids,
-	.probe = vmem_probe,
-	.config_changed = vmem_config_changed,
-	.remove = vmem_remove,
-	.feature_table = vmem_features,
 	.feature_table_size = ARRAY_SIZE(vmem_features),
+	.feature_table = vmem_features,
+	.probe = vmem_probe,
+	.remove = vmem_remove,
+	.config_changed = vmem_config_changed,
 };
 
 static int __init vmem_init(void)
