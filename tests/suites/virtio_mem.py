@@ -154,6 +154,38 @@ def sysfs(ctx):
     return {"refused_writes": len(bad)}
 
 
+@test("virtio_mem.reload", suite="virtio_mem")
+def reload(ctx):
+    """Unloading the driver gives everything back (unplugs, offlines and
+    removes its memory, also memory that was in use); loading it again
+    plugs the requested size again."""
+    with vmmod.VM(mem="1G", vmem="2G", vmem_block="2M", timeout=600,
+                  log=ctx.path("serial.log")) as vm:
+        load_module(vm, *OURS)
+        total0 = meminfo(vm)["MemTotal"]
+        blocks0 = _memory_blocks(vm)
+        _resize(vm, 384 * MiB)
+        _check_sizes(vm, 384 * MiB, total0)
+        # put data into the plugged memory, then free it again
+        start_holder(vm, meminfo(vm)["MemAvailable"] // 1024 - 300)
+        stop_holder(vm)
+        vm.sh("rmmod vmdense_virtio_mem")
+        check(vm.vmem_props()["size"] == 0, "%d bytes still plugged after "
+              "rmmod" % vm.vmem_props()["size"])
+        check(meminfo(vm)["MemTotal"] == total0, "MemTotal %d kB after "
+              "rmmod, %d before" % (meminfo(vm)["MemTotal"], total0))
+        check(_memory_blocks(vm) == blocks0, "memory blocks left after "
+              "rmmod")
+        load_module(vm, *OURS)
+        vm.wait_for(lambda: vm.vmem_props()["size"] == 384 * MiB,
+                    "the reloaded driver to plug 384 MiB", 120, 0.05)
+        _check_sizes(vm, 384 * MiB, total0, "after reload: ")
+        _resize(vm, 0)
+        _check_sizes(vm, 0, total0, "at 0: ")
+    check_serial_clean(ctx.path("serial.log"))
+    return {"reloads": 1}
+
+
 @test("virtio_mem.integrity", suite="virtio_mem")
 def integrity(ctx):
     """The data-integrity checker holds and churns memory while the
