@@ -149,6 +149,7 @@ enum vmem_answer vmem_state(struct vmem_dev *vm, u64 addr, u64 size,
 void vmem_vq_done(struct virtqueue *vq);
 
 /* vmem_pages.c: moving pages between the buddy and fake-offline */
+void vmem_pages_online(unsigned long pfn, unsigned long nr);
 void vmem_pages_release(unsigned long pfn, unsigned long nr);
 int vmem_pages_take(unsigned long pfn, unsigned long nr);
 void vmem_pages_keep(unsigned long pfn, unsigned long nr);

@@ -43,24 +43,34 @@ static bool vmem_covers(struct vmem_dev *vm, u64 start, u64 size)
 	return start >= vm->units_start && start + size <= end;
 }
 
-/* Online [pfn, pfn + nr) of one unit according to the sub-block bits. */
+/*
+ * Online [pfn, pfn + nr), which never crosses a unit, according to the
+ * sub-block bits: runs of plugged sub-blocks go to the buddy in one go,
+ * runs of unplugged ones stay fake-offline.
+ */
 static void vmem_online_range(struct vmem_dev *vm, unsigned long pfn,
 			      unsigned long nr)
 {
 	const unsigned long sb_pages = PHYS_PFN(vm->sb_size);
+	u64 addr = PFN_PHYS(pfn) - vm->units_start;
+	unsigned long unit = div64_u64(addr, vm->unit_size);
+	unsigned int sb = div64_u64(addr - (u64)unit * vm->unit_size,
+				    vm->sb_size);
 
 	while (nr) {
-		u64 addr = PFN_PHYS(pfn) - vm->units_start;
-		unsigned long unit = div64_u64(addr, vm->unit_size);
-		unsigned int sb = div64_u64(addr - (u64)unit * vm->unit_size,
-					    vm->sb_size);
+		bool plugged = vmem_sb_is_plugged(vm, unit, sb);
 		/* up to the end of this sub-block, or of the range */
 		unsigned long step = min(nr, sb_pages - (pfn & (sb_pages - 1)));
 
-		if (vmem_sb_is_plugged(vm, unit, sb))
-			vmem_pages_release(pfn, step);
+		while (step < nr && vmem_sb_is_plugged(vm, unit, sb + 1) == plugged) {
+			sb++;
+			step = min(nr, step + sb_pages);
+		}
+		if (plugged)
+			vmem_pages_online(pfn, step);
 		else
 			vmem_pages_keep(pfn, step);
+		sb++;
 		pfn += step;
 		nr -= step;
 	}

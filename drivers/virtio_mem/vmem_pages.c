@@ -30,25 +30,37 @@ static unsigned int vmem_chunk_order(unsigned long pfn, unsigned long left)
 }
 
 /*
- * Hand fake-offline pages to the buddy. generic_online_page() resets the
- * reference count, counts the pages as managed and frees them; before
- * 6.12 it leaves PG_offline set, so we clear it first (since 6.12 its own
+ * Hand pages of memory being onlined to the buddy, as the core would.
+ * generic_online_page() resets the reference count, counts the pages as
+ * managed and frees them, in chunks as large as alignment allows.
+ */
+void vmem_pages_online(unsigned long pfn, unsigned long nr)
+{
+	while (nr) {
+		unsigned int order = vmem_chunk_order(pfn, nr);
+
+		generic_online_page(pfn_to_page(pfn), order);
+		pfn += 1UL << order;
+		nr -= 1UL << order;
+	}
+}
+
+/*
+ * Hand fake-offline pages to the buddy. Before 6.12 generic_online_page()
+ * leaves PG_offline set, so we clear it first (since 6.12 its own
  * clearing then finds nothing to do).
  */
 void vmem_pages_release(unsigned long pfn, unsigned long nr)
 {
-	while (nr) {
-		unsigned int order = vmem_chunk_order(pfn, nr);
-		struct page *page = pfn_to_page(pfn);
-		unsigned long i;
+	unsigned long i;
 
-		for (i = 0; i < (1UL << order); i++)
-			if (PageOffline(page + i))
-				__ClearPageOffline(page + i);
-		generic_online_page(page, order);
-		pfn += 1UL << order;
-		nr -= 1UL << order;
+	for (i = 0; i < nr; i++) {
+		struct page *page = pfn_to_page(pfn + i);
+
+		if (PageOffline(page))
+			__ClearPageOffline(page);
 	}
+	vmem_pages_online(pfn, nr);
 }
 
 /*
