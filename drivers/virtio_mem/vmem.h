@@ -132,6 +132,32 @@ struct vmem_dev {
 	struct vmem_stats stats;
 };
 
+/* vmem_check.c: pure checks of what the device says (KUnit-tested) */
+struct vmem_cfg {
+	u64 block_size;
+	u64 addr;
+	u64 region_size;
+	u64 usable_size;
+	u64 plugged_size;
+	u64 requested_size;
+};
+
+struct vmem_layout {
+	bool big_block;
+	u64 unit_size;
+	u64 sb_size;
+	unsigned int sbs_per_unit;
+	unsigned long mb_per_unit;
+	u64 units_start;
+	unsigned long nr_units;		/* 0: no whole unit in the region */
+};
+
+const char *vmem_bad_cfg(const struct vmem_cfg *c);
+const char *vmem_bad_sizes(const struct vmem_cfg *c);
+void vmem_layout(const struct vmem_cfg *c, u64 mb_bytes, u64 pageblock_bytes,
+		 struct vmem_layout *l);
+bool vmem_answer_allowed(u16 type, int raw);
+
 /* vmem_req.c: talking to the device */
 enum vmem_answer {
 	VMEM_ACK = 0,

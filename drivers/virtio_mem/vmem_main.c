@@ -29,15 +29,6 @@
  */
 #define VMEM_RESERVE_MB		128
 
-struct vmem_cfg {
-	u64 block_size;
-	u64 addr;
-	u64 region_size;
-	u64 usable_size;
-	u64 plugged_size;
-	u64 requested_size;
-};
-
 static void vmem_read_cfg(struct vmem_dev *vm, struct vmem_cfg *c)
 {
 	struct virtio_device *vdev = vm->vdev;
@@ -53,36 +44,6 @@ static void vmem_read_cfg(struct vmem_dev *vm, struct vmem_cfg *c)
 			&c->plugged_size);
 	virtio_cread_le(vdev, struct virtio_mem_config, requested_size,
 			&c->requested_size);
-}
-
-/* The sizes that may change: all within the region, in whole blocks. */
-static const char *vmem_bad_sizes(const struct vmem_cfg *c)
-{
-	if (c->usable_size > c->region_size ||
-	    !IS_ALIGNED(c->usable_size, c->block_size))
-		return "usable region size not whole blocks within the region";
-	if (c->requested_size > c->usable_size ||
-	    !IS_ALIGNED(c->requested_size, c->block_size))
-		return "requested size not whole blocks within the usable region";
-	if (c->plugged_size > c->usable_size ||
-	    !IS_ALIGNED(c->plugged_size, c->block_size))
-		return "plugged size not whole blocks within the usable region";
-	return NULL;
-}
-
-static const char *vmem_bad_cfg(const struct vmem_cfg *c)
-{
-	if (!is_power_of_2(c->block_size) || c->block_size < PAGE_SIZE)
-		return "block size not a power of two of at least the page size";
-	if (!c->region_size || !IS_ALIGNED(c->region_size, c->block_size))
-		return "region size not a non-zero number of blocks";
-	if (!IS_ALIGNED(c->addr, c->block_size))
-		return "region start not aligned to the block size";
-	if (c->addr + c->region_size < c->addr)
-		return "region wraps around the address space";
-	if (c->addr + c->region_size - 1 > (1ULL << MAX_PHYSMEM_BITS) - 1)
-		return "region beyond the physical address space";
-	return vmem_bad_sizes(c);
 }
 
 static int vmem_pick_node(struct vmem_dev *vm)
@@ -226,6 +187,7 @@ static int vmem_setup(struct vmem_dev *vm)
 {
 	const u64 mb_bytes = memory_block_size_bytes();
 	struct device *dev = &vm->vdev->dev;
+	struct vmem_layout l;
 	struct vmem_cfg c;
 	const char *why;
 	u64 end;
@@ -246,32 +208,24 @@ static int vmem_setup(struct vmem_dev *vm)
 	vm->requested_size = c.requested_size;
 	vm->unplug_all_pending = c.plugged_size != 0;
 
-	vm->big_block = c.block_size > mb_bytes;
-	if (vm->big_block) {
-		vm->unit_size = c.block_size;
-		vm->sb_size = c.block_size;
-	} else {
-		/* alloc_contig_range() works in whole pageblocks */
-		vm->unit_size = mb_bytes;
-		vm->sb_size = max_t(u64, c.block_size,
-				    PAGE_SIZE * pageblock_nr_pages);
-	}
-	vm->sbs_per_unit = div64_u64(vm->unit_size, vm->sb_size);
-	vm->mb_per_unit = div64_u64(vm->unit_size, mb_bytes);
-
-	/* Only whole units can be added; what lies outside stays unused. */
-	vm->units_start = round_up(c.addr, vm->unit_size);
-	end = round_down(c.addr + c.region_size, vm->unit_size);
-	if (end <= vm->units_start) {
+	/* alloc_contig_range() works in whole pageblocks */
+	vmem_layout(&c, mb_bytes, PAGE_SIZE * pageblock_nr_pages, &l);
+	if (!l.nr_units) {
 		dev_err(dev, "refusing device: region 0x%llx+0x%llx holds no whole 0x%llx unit\n",
-			c.addr, c.region_size, vm->unit_size);
+			c.addr, c.region_size, l.unit_size);
 		return -EINVAL;
 	}
-	vm->nr_units = div64_u64(end - vm->units_start, vm->unit_size);
-	if (vm->units_start != c.addr || end != c.addr + c.region_size)
+	vm->big_block = l.big_block;
+	vm->unit_size = l.unit_size;
+	vm->sb_size = l.sb_size;
+	vm->sbs_per_unit = l.sbs_per_unit;
+	vm->mb_per_unit = l.mb_per_unit;
+	vm->units_start = l.units_start;
+	vm->nr_units = l.nr_units;
+	end = l.units_start + l.nr_units * l.unit_size;
+	if (l.units_start != c.addr || end != c.addr + c.region_size)
 		dev_warn(dev, "region edges not aligned to 0x%llx: %llu bytes unusable\n",
-			 vm->unit_size,
-			 c.region_size - (end - vm->units_start));
+			 l.unit_size, c.region_size - (end - l.units_start));
 
 	nid = vmem_pick_node(vm);
 	if (nid < 0)

@@ -81,23 +81,6 @@ static enum vmem_answer vmem_refuse(struct vmem_dev *vm, int type, int raw)
 	return VMEM_BAD;
 }
 
-/*
- * Which answers each request may get (virtio spec, virtio-mem device):
- * PLUG: ACK, NACK, BUSY, ERROR; UNPLUG: ACK, BUSY, ERROR; UNPLUG_ALL: ACK,
- * BUSY; STATE: ACK, ERROR. Anything else is nonsense.
- */
-static const u8 vmem_allowed[] = {
-	[VIRTIO_MEM_REQ_PLUG] = BIT(VIRTIO_MEM_RESP_ACK) |
-		BIT(VIRTIO_MEM_RESP_NACK) | BIT(VIRTIO_MEM_RESP_BUSY) |
-		BIT(VIRTIO_MEM_RESP_ERROR),
-	[VIRTIO_MEM_REQ_UNPLUG] = BIT(VIRTIO_MEM_RESP_ACK) |
-		BIT(VIRTIO_MEM_RESP_BUSY) | BIT(VIRTIO_MEM_RESP_ERROR),
-	[VIRTIO_MEM_REQ_UNPLUG_ALL] = BIT(VIRTIO_MEM_RESP_ACK) |
-		BIT(VIRTIO_MEM_RESP_BUSY),
-	[VIRTIO_MEM_REQ_STATE] = BIT(VIRTIO_MEM_RESP_ACK) |
-		BIT(VIRTIO_MEM_RESP_ERROR),
-};
-
 static enum vmem_answer vmem_request(struct vmem_dev *vm, u16 type, u64 addr,
 				     u64 size, u16 *state)
 {
@@ -122,8 +105,7 @@ static enum vmem_answer vmem_request(struct vmem_dev *vm, u16 type, u64 addr,
 		min_len = offsetofend(struct virtio_mem_resp, u.state.state);
 
 	raw = vmem_exchange(vm, min_len);
-	if (raw < 0 || raw > VIRTIO_MEM_RESP_ERROR ||
-	    !(vmem_allowed[type] & BIT(raw))) {
+	if (!vmem_answer_allowed(type, raw)) {
 		answer = vmem_refuse(vm, type, raw);
 		goto out;
 	}
