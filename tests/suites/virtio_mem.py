@@ -154,6 +154,28 @@ def sysfs(ctx):
     return {"refused_writes": len(bad)}
 
 
+@test("virtio_mem.numa_node", suite="virtio_mem")
+def numa_node(ctx):
+    """A device on NUMA node 1 (ACPI proximity domain): its memory goes
+    to node 1, exactly, and leaves it again."""
+    def node1_kb():
+        out = vm.sh("cat /sys/devices/system/node/node1/meminfo")
+        return int(re.search(r"MemTotal:\s+(\d+) kB", out).group(1))
+
+    with vmmod.VM(mem="1G", vmem="1G", vmem_block="2M", vmem_node=1,
+                  timeout=600, log=ctx.path("serial.log")) as vm:
+        load_module(vm, *OURS)
+        check(_attr(vm, "node") == "1", "device on node %s, not 1" %
+              _attr(vm, "node"))
+        _resize(vm, 256 * MiB)
+        vm.wait_for(lambda: node1_kb() == 256 * 1024,
+                    "node 1 to hold 256 MiB (has %d kB)" % node1_kb(), 10)
+        _resize(vm, 0)
+        vm.wait_for(lambda: node1_kb() == 0, "node 1 to be empty", 10)
+    check_serial_clean(ctx.path("serial.log"))
+    return {"node": 1}
+
+
 @test("virtio_mem.reload", suite="virtio_mem")
 def reload(ctx):
     """Unloading the driver gives everything back (unplugs, offlines and
