@@ -135,6 +135,8 @@ def sysfs(ctx):
                ("retry_interval_ms", "40000"),  # above retry_max_ms
                ("retry_max_ms", "10"),          # below retry_interval_ms
                ("retry_max_ms", "700000"), ("unplug_online", "maybe"),
+               ("unplug_reserve_mb", "-1"),
+               ("unplug_reserve_mb", "99999999"),  # more than the guest
                ("state_check", "2")]
         for name, val in bad:
             before = vm.sh("cat %s/%s 2>/dev/null; true" % (d, name))
@@ -147,7 +149,8 @@ def sysfs(ctx):
                   "write" % (name, before, after))
         for name, val in [("retry_max_ms", "60000"),
                           ("retry_interval_ms", "200"),
-                          ("unplug_online", "0"), ("unplug_online", "1")]:
+                          ("unplug_online", "0"), ("unplug_online", "1"),
+                          ("unplug_reserve_mb", "64")]:
             vm.sh("echo %s > %s/%s" % (val, d, name))
             check(_attr(vm, name) == val, "%s did not take %s" % (name, val))
     check_serial_clean(ctx.path("serial.log"))
