@@ -388,10 +388,19 @@ static const struct virtio_device_id vmem_ids[] = {
 	{ 0 },
 };
 
+#ifdef CONFIG_PM_SLEEP
 /*
- * No suspend support (PERSISTENT_SUSPEND is not accepted); resize requests
- * arrive as configuration changes.
+ * A device reset across suspend would unplug memory Linux is using; we do
+ * not accept PERSISTENT_SUSPEND, so refuse to be frozen.
  */
+static int vmem_freeze(struct virtio_device *vdev)
+{
+	dev_err(&vdev->dev, "suspend with virtio-mem memory is not supported\n");
+	return -EPERM;
+}
+#endif
+
+/* Resize requests arrive as configuration changes. */
 static struct virtio_driver vmem_driver = {
 	.driver = {
 		.name = VMEM_NAME,
@@ -402,6 +411,9 @@ static struct virtio_driver vmem_driver = {
 	.probe = vmem_probe,
 	.remove = vmem_remove,
 	.config_changed = vmem_config_changed,
+#ifdef CONFIG_PM_SLEEP
+	.freeze = vmem_freeze,
+#endif
 };
 
 static int __init vmem_init(void)
