@@ -405,15 +405,15 @@ static struct virtio_driver vmem_driver = {
 	.driver = {
 		.name = VMEM_NAME,
 	},
-	.id_table = vmem_ids,
-	.feature_table_size = ARRAY_SIZE(vmem_features),
-	.feature_table = vmem_features,
-	.probe = vmem_probe,
-	.remove = vmem_remove,
-	.config_changed = vmem_config_changed,
 #ifdef CONFIG_PM_SLEEP
 	.freeze = vmem_freeze,
 #endif
+	.id_table = vmem_ids,
+	.feature_table_size = ARRAY_SIZE(vmem_features),
+	.feature_table = vmem_features,
+	.config_changed = vmem_config_changed,
+	.probe = vmem_probe,
+	.remove = vmem_remove,
 };
 
 static int __init vmem_init(void)
