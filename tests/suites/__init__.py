@@ -5,3 +5,4 @@ from . import kunit_guest  # noqa: F401
 from . import baseline  # noqa: F401
 from . import hinting  # noqa: F401
 from . import bench_smoke  # noqa: F401
+from . import virtio_mem  # noqa: F401

@@ -73,3 +73,22 @@ class HostSampler:
             if settled or now >= max_s:
                 return mb
             time.sleep(interval)
+
+
+# What a kernel with DEBUG_VM and lockdep prints when something is wrong.
+# Lockdep's reports start with WARNING:/BUG: or say that lockdep stopped;
+# "RCU lockdep checking is enabled" at boot is no report.
+SERIAL_ALARMS = ("WARNING:", "BUG:", "Oops", "Call Trace:",
+                 "lockdep is turned off", "possible circular locking",
+                 "possible recursive locking", "inconsistent lock state")
+
+
+def check_serial_clean(path):
+    """Fail if the guest's serial log holds a kernel warning, BUG or a
+    lockdep report; the lines around the first one go into the message."""
+    with open(path, errors="replace") as f:
+        lines = f.read().splitlines()
+    for i, line in enumerate(lines):
+        if any(a in line for a in SERIAL_ALARMS):
+            check(False, "kernel report in %s:\n%s" % (
+                path, "\n".join(lines[max(0, i - 3):i + 25])))
