@@ -6,8 +6,8 @@ import time
 
 import vmdense_vm as vmmod
 from harness import check, test
-from suites.guest import (MiB, HostSampler, load_module, meminfo,
-                          start_holder, stop_holder)
+from suites.guest import (MiB, HostSampler, check_serial_clean,
+                          load_module, meminfo, start_holder, stop_holder)
 
 GiB = 1 << 30
 
@@ -53,6 +53,7 @@ def virtio_mem_plug_unplug(ctx, module, driver_dir):
                 "%.0f MiB" % (unplug_s, before, plugged, after))
         check(plugged - after >= 900, "unplugging 1 GiB gave back only "
               "%.0f MiB to the host" % (plugged - after))
+        check_serial_clean(ctx.path("serial.log"))
         return {"plug_seconds": round(plug_s, 3),
                 "unplug_seconds": round(unplug_s, 3),
                 "host_mb_before": round(before, 1),
@@ -94,6 +95,7 @@ def balloon_return(ctx, module, driver_dir, alloc_mb=1200, cmdline=""):
               "the %d MiB it held" % (freed_mb, alloc_mb))
         check(returned >= 0.5 * freed_mb, "only %.0f of %.0f MiB freed "
               "came back to the host" % (returned, freed_mb))
+        check_serial_clean(ctx.path("serial.log"))
         return {"freed_mb": round(freed_mb, 1),
                 "returned_mb": round(returned, 1),
                 "return_seconds": round(secs, 2),

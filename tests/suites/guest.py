@@ -80,7 +80,8 @@ class HostSampler:
 # "RCU lockdep checking is enabled" at boot is no report.
 SERIAL_ALARMS = ("WARNING:", "BUG:", "Oops", "Call Trace:",
                  "lockdep is turned off", "possible circular locking",
-                 "possible recursive locking", "inconsistent lock state")
+                 "possible recursive locking", "inconsistent lock state",
+                 "INFO: possible", "suspicious RCU usage")
 
 
 def check_serial_clean(path):

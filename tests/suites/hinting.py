@@ -13,7 +13,8 @@ import time
 import vmdense_vm as vmmod
 from harness import OUT, ROOT, Skip, check, test
 from suites.baseline import balloon_return
-from suites.guest import HostSampler, load_module, meminfo
+from suites.guest import (HostSampler, check_serial_clean, load_module,
+                          meminfo)
 
 OURS = ("vmdense_balloon", "/sys/bus/virtio/drivers/vmdense_balloon")
 UPSTREAM = ("virtio_balloon", "/sys/bus/virtio/drivers/virtio_balloon")
@@ -23,19 +24,9 @@ KNOBS = ("enabled", "min_order", "wake_threshold", "report_threshold",
 STATS = ("captured", "dropped", "stale", "isolated", "reported_pages",
          "reported_bytes", "failed", "batches", "zone_lock_acquisitions")
 
-# A kernel warning, oops or lockdep report fails the scenario.
-BAD_SERIAL = re.compile(r"WARNING:|BUG:|possible recursive locking|"
-                        r"possible circular locking|inconsistent lock state|"
-                        r"INFO: possible|suspicious RCU usage|Oops")
-
-
 def check_serial(path):
     """No kernel warning, BUG or lockdep report in a serial log."""
-    with open(path, errors="replace") as f:
-        text = f.read()
-    bad = [ln for ln in text.splitlines() if BAD_SERIAL.search(ln)]
-    check(not bad, "%s has kernel warnings:\n%s" % (
-        os.path.basename(path), "\n".join(bad[:20])))
+    check_serial_clean(path)
 
 
 def keep_logs(ctx, tag):
