@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include <json-c/json.h>
@@ -20,6 +22,7 @@
 #include "balloon.h"
 #include "boot.h"
 #include "control.h"
+#include "fault.h"
 #include "hyperv.h"
 #include "serial.h"
 #include "stats.h"
@@ -27,6 +30,7 @@
 #include "vmem.h"
 
 #define EXIT_TIMEOUT	124
+#define GRACE_NS	(5 * 1000000000ull)
 
 struct opts {
 	const char *kernel, *initrd, *append, *console, *control, *stats_out;
@@ -52,9 +56,11 @@ static void usage(void)
 		"  --hyperv               Hyper-V CPUID and extended hypercalls\n"
 		"  --control PATH         control socket (JSON lines)\n"
 		"  --stats-out FILE       statistics as JSON at exit\n"
-		"Exit status: the guest's (\"VMDENSE-EXIT n\" on the console or\n"
-		"a byte written to port 0x501), 0 when it resets or shuts down\n"
-		"without one, 124 at the time limit, 1 on errors.\n");
+		"or:    host-stub ctl SOCKET JSON   send one control request,\n"
+		"                                   print the reply\n"
+		"Exit status: the guest's (\"VMDENSE-EXIT n\" on the console,\n"
+		"then halt or reset; or a byte written to port 0x501), 0 when\n"
+		"it resets without one, 124 at the time limit, 1 on errors.\n");
 }
 
 static int parse_size(const char *s, uint64_t *out)
@@ -182,17 +188,38 @@ static int add_balloon(struct vm *vm, uint64_t base, uint32_t irq)
 	return vm_add_dev(vm, &b->dev);
 }
 
-static void wait_stop(struct vm *vm, int timeout)
+/*
+ * Wait for a stop request, the time limit, or a guest that reported its
+ * status and then halted (see struct serial): checked every 100 ms.
+ */
+static void wait_stop(struct vm *vm, struct serial *s, int timeout)
 {
+	uint64_t end = now_ns() + timeout * 1000000000ull, marker_ns = 0;
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout;
 	pthread_mutex_lock(&vm->stop_lock);
-	while (!vm->stopping) {
-		if (pthread_cond_timedwait(&vm->stop_cond, &vm->stop_lock,
-					   &ts) == ETIMEDOUT)
-			break;
+	while (!vm->stopping && now_ns() < end) {
+		bool marker, final;
+
+		pthread_mutex_lock(&s->lock);
+		marker = s->marker_status >= 0;
+		final = s->final_line_seen;
+		pthread_mutex_unlock(&s->lock);
+		if (marker && !marker_ns)
+			marker_ns = now_ns();
+		/* grace for the kernel's own shutdown after the marker */
+		if (final || (marker_ns && now_ns() - marker_ns > GRACE_NS)) {
+			pthread_mutex_unlock(&vm->stop_lock);
+			vm_stop(vm, -1, "guest reported its exit status");
+			return;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&vm->stop_cond, &vm->stop_lock, &ts);
 	}
 	pthread_mutex_unlock(&vm->stop_lock);
 	if (!vm->stopping)
@@ -212,6 +239,41 @@ static void write_stats(struct vm *vm, const char *path)
 	json_object_put(o);
 }
 
+/* The client side of the control socket, for scripts in the L1 guest. */
+static int ctl_client(const char *path, const char *req)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	char buf[65536];
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	if (strlen(path) >= sizeof(a.sun_path))
+		return 1;
+	strcpy(a.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		perror(path);
+		return 1;
+	}
+	if (write(fd, req, strlen(req)) < 0 || write(fd, "\n", 1) < 0) {
+		perror("write");
+		return 1;
+	}
+	while (len < sizeof(buf) - 1) {
+		n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (n <= 0)
+			break;
+		len += n;
+		if (memchr(buf, '\n', len))
+			break;
+	}
+	close(fd);
+	buf[len] = 0;
+	fputs(buf, stdout);
+	return strstr(buf, "\"ok\":true") ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	static struct vm vm;
@@ -225,6 +287,8 @@ int main(int argc, char **argv)
 	uint32_t irq = FIRST_DEV_IRQ;
 	int out_fd = 1, status, i;
 
+	if (argc == 4 && !strcmp(argv[1], "ctl"))
+		return ctl_client(argv[2], argv[3]);
 	if (parse_opts(argc, argv, &o) < 0)
 		return 1;
 	if (o.console) {
@@ -269,7 +333,7 @@ int main(int argc, char **argv)
 		control_stop();
 		return 1;
 	}
-	wait_stop(&vm, o.timeout);
+	wait_stop(&vm, &serial, o.timeout);
 	vcpus_join(&vm);
 	control_stop();
 

@@ -61,6 +61,8 @@ static void scan_marker(struct serial *s, uint8_t c)
 	s->line[s->line_len] = 0;
 	if (!strncmp(s->line, EXIT_MARKER, strlen(EXIT_MARKER)))
 		s->marker_status = atoi(s->line + strlen(EXIT_MARKER)) & 255;
+	else if (s->marker_status >= 0 && strstr(s->line, "reboot: "))
+		s->final_line_seen = true;
 	s->line_len = 0;
 }
 

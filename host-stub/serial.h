@@ -29,6 +29,12 @@ struct serial {
 	char line[128];
 	unsigned int line_len;
 	int marker_status;	/* -1 until seen */
+	/*
+	 * The kernel's last words ("reboot: Power down", "reboot: System
+	 * halted") after the marker: without ACPI a powered-off guest just
+	 * halts, so this is how we know it is done.
+	 */
+	bool final_line_seen;
 	uint64_t bytes_out;
 };
 

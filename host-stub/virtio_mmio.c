@@ -254,8 +254,12 @@ static void reg_write(struct virtio_dev *d, uint64_t off, uint32_t val)
 			queue_ready(d, qi, val);
 		break;
 	case VIRTIO_MMIO_QUEUE_NOTIFY:
-		if (val < d->ops->num_queues && d->qr[val].ready &&
-		    (d->status & VIRTIO_CONFIG_S_DRIVER_OK)) {
+		/*
+		 * Drivers may kick before DRIVER_OK (Linux's balloon queues
+		 * its first statistics buffer in probe): a ready queue is
+		 * enough.
+		 */
+		if (val < d->ops->num_queues && d->qr[val].ready) {
 			d->ops->notify(d, val);
 			if (d->vq[val].broken)
 				needs_reset(d, d->vq[val].why);

@@ -3,3 +3,4 @@
 from . import host_unit  # noqa: F401
 from . import kunit_guest  # noqa: F401
 from . import baseline  # noqa: F401
+from . import hoststub  # noqa: F401

@@ -1,0 +1,239 @@
+# SPDX-License-Identifier: GPL-2.0
+"""host-stub: its unit tests, the virtqueue fuzzer, and scenarios that run
+it nested (this machine's /dev/kvm cannot run ordinary guests): QEMU TCG
+with -cpu max is L1, our kernel loads kvm_amd there, and host-stub boots
+the same kernel and initramfs as L2. Names and metric keys are a contract.
+"""
+import os
+import re
+import subprocess
+import time
+
+import vmdense_vm as vmmod
+from harness import OUT, ROOT, Skip, check, test
+from suites.host_unit import _make_test
+
+MiB = 1 << 20
+STUB = "/vmdense/host-stub"
+L2_APPEND = "console=ttyS0 panic=-1 memhp_default_state=online_movable"
+
+# Shell helpers for the L1 script: the control socket through
+# `host-stub ctl`, a number out of the statistics, waiting for a value or
+# for a line of the L2 console.
+L1_PROLOGUE = r"""
+[ -c /dev/kvm ] || { echo "HOSTSTUB-NO-KVM"; exit 77; }
+S=%(stub)s
+now() { cut -d' ' -f1 /proc/uptime; }
+ctl() { $S ctl /tmp/c.sock "$1"; }
+stat() { ctl '{"cmd":"stats"}' | grep -o "\"$1\":[0-9]*" | head -1 | cut -d: -f2; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%%.3f", b - a }'; }
+wait_line() { i=0; until grep -q "$1" /tmp/l2.log 2>/dev/null; do
+	sleep 0.2; i=$((i + 1)); [ $i -gt $(($2 * 5)) ] && return 1; done; }
+wait_stat() { i=0; until [ "$(stat $1)" = "$2" ]; do
+	sleep 0.1; i=$((i + 1)); [ $i -gt $(($3 * 10)) ] && return 1; done; }
+metric() { echo "METRIC $1 $2"; }
+show_l2() { sed 's/VMDENSE-EXIT/L2-EXIT/; s/^/L2| /' /tmp/l2.log; }
+""" % {"stub": STUB}
+
+
+def _stub_built():
+    res = subprocess.run(["make", "-s", "-C", os.path.join(ROOT, "host-stub"),
+                          "O=" + os.path.join(OUT, "host-stub"),
+                          os.path.join(OUT, "host-stub", "host-stub")],
+                         capture_output=True, text=True, timeout=600)
+    check(res.returncode == 0, "building host-stub failed:\n%s" % (
+        res.stdout + res.stderr)[-2000:])
+
+
+def _nested(ctx, l1_script, l2_cmd, timeout=600):
+    """Boot L1 under the VM runner with the L2 kernel and initramfs (the
+    base one plus an archive with @l2_cmd) as extra files, run @l1_script
+    (after L1_PROLOGUE) there. Returns (metrics from METRIC lines, L1
+    console text, seconds)."""
+    for f in (vmmod.KERNEL, vmmod.INITRD):
+        if not os.path.exists(f):
+            raise Skip("%s missing: run make build" % f)
+    with open(vmmod.KERNEL, "rb") as f:
+        kernel = f.read()
+    with open(vmmod.INITRD, "rb") as f:
+        l2rd = f.read()
+    # the stub just built, over the one the initramfs was made with
+    with open(os.path.join(OUT, "host-stub", "host-stub"), "rb") as f:
+        stub = f.read()
+    l2rd += vmmod._cpio_newc({"vmdense/cmd.sh": (
+        0o755, ("#!/bin/sh\n" + l2_cmd + "\n").encode())})
+    t0 = time.monotonic()
+    with vmmod.VM(mem="2G", smp=2, cmd=L1_PROLOGUE + l1_script,
+                  timeout=timeout, log=ctx.path("serial.log"),
+                  extra_files={"vmdense/bzImage": (0o644, kernel),
+                               "vmdense/l2.cpio.gz": (0o644, l2rd),
+                               "vmdense/host-stub": (0o755, stub)}) as vm:
+        ctx.log("L1 booted (%s); L2 runs under host-stub" % vm.accel_used)
+        status, text = vm.wait_exit()
+    secs = time.monotonic() - t0
+    if "HOSTSTUB-NO-KVM" in text:
+        raise Skip("L1 has no /dev/kvm (no SVM/VMX in the L1 CPU)")
+    check(status == 0, "L1 script failed with status %d:\n%s" % (
+        status, "\n".join(text.splitlines()[-40:])))
+    metrics = {}
+    for k, v in re.findall(r"^METRIC (\S+) (\S+)", text, re.M):
+        metrics[k] = float(v) if "." in v else int(v)
+    return metrics, text, secs
+
+
+def _stub_cmd(extra, timeout):
+    return ("$S --kernel /vmdense/bzImage --initrd /vmdense/l2.cpio.gz "
+            "--mem 512M --smp 2 --append '%s' --console /tmp/l2.log "
+            "--timeout %d --stats-out /tmp/stats.json %s"
+            % (L2_APPEND, timeout, extra))
+
+
+@test("unit.host_stub", suite="host-unit")
+def unit(ctx):
+    """host-stub's unit tests: virtqueue parser, virtio-mmio transport,
+    virtio-mem and balloon request handling, Hyper-V hypercalls, control
+    protocol (under ASan and UBSan)."""
+    return _make_test(ctx, "host-stub")
+
+
+@test("fuzz.host_stub.virtqueue", suite="host-unit")
+def fuzz_virtqueue(ctx):
+    """libFuzzer (ASan, UBSan) on the virtqueue parser for 20 s."""
+    build = os.path.join(OUT, "host-stub")
+    res = subprocess.run(["make", "-s", "-C", os.path.join(ROOT, "host-stub"),
+                          "O=" + build, "fuzz-run", "FUZZ_SECONDS=20"],
+                         capture_output=True, text=True, timeout=300)
+    out = res.stdout + res.stderr
+    with open(ctx.path("output.txt"), "w") as f:
+        f.write(out)
+    check(res.returncode == 0, "fuzzer failed (%d):\n%s" % (
+        res.returncode, out[-3000:]))
+    runs = re.search(r"Done (\d+) runs in (\d+) second", out)
+    check(runs, "no 'Done N runs' from libFuzzer:\n%s" % out[-2000:])
+    cov = re.findall(r"cov: (\d+)", out)
+    return {"runs": int(runs.group(1)), "seconds_fuzzed":
+            int(runs.group(2)), "coverage": int(cov[-1]) if cov else 0}
+
+
+@test("hoststub.boot", suite="hoststub")
+def boot(ctx):
+    """L2 boots our kernel and initramfs through host-stub (2 vCPUs) to a
+    shell, which exits with status 7: host-stub must exit with 7."""
+    _stub_built()
+    script = r"""
+t0=$(now)
+%s
+rc=$?
+metric stub_seconds $(elapsed $t0)
+metric stub_status $rc
+show_l2
+exit 0
+""" % _stub_cmd("", 300)
+    m, text, secs = _nested(ctx, script,
+                            "echo hoststub-l2-shell $(nproc) cpus; exit 7")
+    check("L2| hoststub-l2-shell 2 cpus" in text,
+          "L2 never ran its shell command (or not on 2 CPUs); tail:\n%s"
+          % "\n".join(text.splitlines()[-30:]))
+    check(m.get("stub_status") == 7, "host-stub exited %s, the guest's "
+          "status was 7" % m.get("stub_status"))
+    up = re.search(r"L2\| vmdense-guest: userspace up after ([\d.]+) s",
+                   text)
+    check(up, "no 'userspace up' line from L2")
+    m["l2_userspace_seconds"] = float(up.group(1))
+    m["l1_total_seconds"] = round(secs, 2)
+    return m
+
+
+@test("hoststub.virtio_mem", suite="hoststub")
+def virtio_mem(ctx):
+    """The kernel's virtio_mem driver in L2 against host-stub's device
+    (1 GiB region, 2 MiB blocks): plug 512 MiB, fill it, unplug it; the
+    device memfd must give the memory back. (vmdense's own driver is
+    not written yet: only the kernel's driver is exercised.)"""
+    _stub_built()
+    script = r"""
+%s &
+pid=$!
+wait_line L2-VMEM-READY 120 || { show_l2; exit 1; }
+t0=$(now)
+ctl '{"cmd":"vmem-set-requested","size":536870912}'
+wait_stat plugged_size 536870912 120 || { show_l2; exit 1; }
+metric plug_seconds $(elapsed $t0)
+ctl '{"cmd":"stats"}' >/tmp/plugged.json
+wait_line L2-FILLED 180 || { show_l2; exit 1; }
+metric host_mb_plugged $(($(stat memfd_allocated_bytes) / 1048576))
+t0=$(now)
+ctl '{"cmd":"vmem-set-requested","size":0}'
+wait_stat plugged_size 0 180 || { show_l2; ctl '{"cmd":"stats"}'; exit 1; }
+metric unplug_seconds $(elapsed $t0)
+metric host_mb_after $(($(stat memfd_allocated_bytes) / 1048576))
+metric violations $(stat violations)
+metric plug_requests $(stat plug)
+metric unplug_requests $(stat unplug)
+metric nacks $(stat nack)
+ctl '{"cmd":"quit"}'
+wait $pid
+show_l2
+exit 0
+""" % _stub_cmd("--vmem 1G --vmem-block 2M --control /tmp/c.sock", 500)
+    l2 = ("modprobe virtio_mem && echo L2-VMEM-READY; "
+          "until [ $(grep MemTotal /proc/meminfo | awk '{print $2}') -gt "
+          "900000 ]; do sleep 0.2; done; "
+          "/vmdense/integrity --mb 400 --seconds 0; echo L2-FILLED; "
+          "sleep 600")
+    m, text, secs = _nested(ctx, script, l2, timeout=900)
+    check("status=ok" in text, "the data-integrity pass in L2 failed")
+    check(m.get("host_mb_plugged", 0) >= 200,
+          "filling plugged memory allocated only %s MiB on the host" %
+          m.get("host_mb_plugged"))
+    check(m.get("host_mb_after", 1 << 20) <= 2,
+          "%s MiB still allocated after unplugging all" %
+          m.get("host_mb_after"))
+    check(m.get("violations") == 0, "violations: %s" % m.get("violations"))
+    m["l1_total_seconds"] = round(secs, 2)
+    return m
+
+
+@test("hoststub.balloon_reporting", suite="hoststub")
+def balloon_reporting(ctx):
+    """The kernel's virtio_balloon with free page reporting in L2 against
+    host-stub: memory a program allocated and freed goes back to the host
+    (guest RAM memfd allocated bytes drop)."""
+    _stub_built()
+    script = r"""
+%s &
+pid=$!
+wait_line L2-BALLOON-READY 120 || { show_l2; exit 1; }
+sleep 5
+metric host_mb_idle $(($(stat ram_allocated_bytes) / 1048576))
+wait_line L2-FREED 180 || { show_l2; exit 1; }
+t0=$(now)
+peak=$(stat ram_allocated_bytes)
+metric host_mb_peak $((peak / 1048576))
+rep0=$(stat reported_bytes)
+# until it stops dropping for 4 s, at most 60 s
+last=$peak; same=0; i=0
+while [ $same -lt 20 ] && [ $i -lt 300 ]; do
+	sleep 0.2; i=$((i + 1)); cur=$(stat ram_allocated_bytes)
+	if [ $cur -lt $((last - 1048576)) ]; then last=$cur; same=0;
+		t1=$(elapsed $t0); else same=$((same + 1)); fi
+done
+metric host_mb_after $((last / 1048576))
+metric returned_mb $(((peak - last) / 1048576))
+metric return_seconds ${t1:-0}
+metric reported_mb $((($(stat reported_bytes) - rep0) / 1048576))
+ctl '{"cmd":"quit"}'
+wait $pid
+show_l2
+exit 0
+""" % _stub_cmd("--balloon --control /tmp/c.sock", 500)
+    l2 = ("modprobe virtio_balloon && echo L2-BALLOON-READY; sleep 8; "
+          "/vmdense/integrity --mb 300 --seconds 0; echo L2-FREED; "
+          "sleep 600")
+    m, text, secs = _nested(ctx, script, l2, timeout=900)
+    check("status=ok" in text, "the data-integrity pass in L2 failed")
+    check(m.get("returned_mb", 0) >= 200, "of 300 MiB freed in L2 only "
+          "%s MiB came back to the host" % m.get("returned_mb"))
+    m["freed_mb"] = 300
+    m["l1_total_seconds"] = round(secs, 2)
+    return m
