@@ -27,10 +27,13 @@ now() { cut -d' ' -f1 /proc/uptime; }
 ctl() { $S ctl /tmp/c.sock "$1"; }
 stat() { ctl '{"cmd":"stats"}' | grep -o "\"$1\":[0-9]*" | head -1 | cut -d: -f2; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%%.3f", b - a }'; }
+# (an until loop's status is its body's last: hence the explicit returns)
 wait_line() { i=0; until grep -q "$1" /tmp/l2.log 2>/dev/null; do
-	sleep 0.2; i=$((i + 1)); [ $i -gt $(($2 * 5)) ] && return 1; done; }
+	sleep 0.2; i=$((i + 1)); [ $i -gt $(($2 * 5)) ] && return 1; done
+	return 0; }
 wait_stat() { i=0; until [ "$(stat $1)" = "$2" ]; do
-	sleep 0.1; i=$((i + 1)); [ $i -gt $(($3 * 10)) ] && return 1; done; }
+	sleep 0.1; i=$((i + 1)); [ $i -gt $(($3 * 10)) ] && return 1; done
+	return 0; }
 metric() { echo "METRIC $1 $2"; }
 show_l2() { sed 's/VMDENSE-EXIT/L2-EXIT/; s/^/L2| /' /tmp/l2.log; }
 """ % {"stub": STUB}
