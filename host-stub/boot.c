@@ -149,7 +149,7 @@ int boot_load(struct vm *vm, const char *kernel, const char *initrd,
 		fprintf(stderr, "host-stub: command line too long\n");
 		goto fail;
 	}
-	strcpy((char *)vm->ram + BOOT_CMDLINE, cmdline);
+	memcpy(vm->ram + BOOT_CMDLINE, cmdline, strlen(cmdline) + 1);
 	bp->hdr.ramdisk_image = (uint32_t)rd_addr;
 	bp->hdr.ramdisk_size = (uint32_t)rd_size;
 	bp->ext_ramdisk_image = rd_addr >> 32;

@@ -306,7 +306,7 @@ int control_start(struct vm *vm, const char *path)
 			fprintf(stderr, "host-stub: socket path too long\n");
 			return -1;
 		}
-		strcpy(a.sun_path, path);
+		memcpy(a.sun_path, path, strlen(path) + 1);
 		unlink(path);
 		ctl.listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (ctl.listen_fd < 0 ||

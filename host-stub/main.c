@@ -39,7 +39,7 @@ struct opts {
 	bool balloon, hyperv;
 };
 
-static void usage(void)
+static void print_help(void)
 {
 	fprintf(stderr,
 		"usage: host-stub --kernel bzImage [options]\n"
@@ -108,26 +108,56 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->vmem_block = 2 * MIB;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
-		case 'k': o->kernel = optarg; break;
-		case 'i': o->initrd = optarg; break;
-		case 'a': o->append = optarg; break;
-		case 'c': o->console = optarg; break;
-		case 'C': o->control = optarg; break;
-		case 'S': o->stats_out = optarg; break;
-		case 'b': o->balloon = true; break;
-		case 'H': o->hyperv = true; break;
-		case 's': o->smp = atoi(optarg); break;
-		case 't': o->timeout = atoi(optarg); break;
-		case 'm': bad |= parse_size(optarg, &o->mem); break;
-		case 'v': bad |= parse_size(optarg, &o->vmem); break;
-		case 'B': bad |= parse_size(optarg, &o->vmem_block); break;
-		case 'R': bad |= parse_size(optarg, &o->vmem_requested); break;
-		default: bad = 1; break;
+		case 'k':
+			o->kernel = optarg;
+			break;
+		case 'i':
+			o->initrd = optarg;
+			break;
+		case 'a':
+			o->append = optarg;
+			break;
+		case 'c':
+			o->console = optarg;
+			break;
+		case 'C':
+			o->control = optarg;
+			break;
+		case 'S':
+			o->stats_out = optarg;
+			break;
+		case 'b':
+			o->balloon = true;
+			break;
+		case 'H':
+			o->hyperv = true;
+			break;
+		case 's':
+			o->smp = atoi(optarg);
+			break;
+		case 't':
+			o->timeout = atoi(optarg);
+			break;
+		case 'm':
+			bad |= parse_size(optarg, &o->mem);
+			break;
+		case 'v':
+			bad |= parse_size(optarg, &o->vmem);
+			break;
+		case 'B':
+			bad |= parse_size(optarg, &o->vmem_block);
+			break;
+		case 'R':
+			bad |= parse_size(optarg, &o->vmem_requested);
+			break;
+		default:
+			bad = 1;
+			break;
 		}
 	}
 	if (bad || !o->kernel || optind != argc || o->smp < 1 ||
 	    o->smp > MAX_VCPUS || o->mem < 64 * MIB || o->timeout <= 0) {
-		usage();
+		print_help();
 		return -1;
 	}
 	return 0;
@@ -250,7 +280,7 @@ static int ctl_client(const char *path, const char *req)
 
 	if (strlen(path) >= sizeof(a.sun_path))
 		return 1;
-	strcpy(a.sun_path, path);
+	memcpy(a.sun_path, path, strlen(path) + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
 		perror(path);
@@ -320,7 +350,7 @@ int main(int argc, char **argv)
 	cmdline = calloc(1, cl_len);
 	if (!cmdline)
 		return 1;
-	strcpy(cmdline, o.append);
+	snprintf(cmdline, cl_len, "%s", o.append);
 	for (i = 0; i < vm.ndevs; i++)
 		virtio_cmdline(vm.devs[i], cmdline + strlen(cmdline),
 			       cl_len - strlen(cmdline));

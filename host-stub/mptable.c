@@ -14,6 +14,9 @@
 #define LAPIC_ADDR	0xfee00000u
 #define APIC_VERSION	0x14
 
+/* The MP spec's structures are byte-packed. */
+#pragma pack(push, 1)
+
 struct mpf {			/* floating pointer */
 	char sig[4];		/* "_MP_" */
 	uint32_t table;
@@ -21,7 +24,7 @@ struct mpf {			/* floating pointer */
 	uint8_t rev;
 	uint8_t checksum;
 	uint8_t feature[5];
-} __attribute__((packed));
+};
 
 struct mpc {			/* configuration table header */
 	char sig[4];		/* "PCMP" */
@@ -37,7 +40,7 @@ struct mpc {			/* configuration table header */
 	uint16_t ext_length;
 	uint8_t ext_checksum;
 	uint8_t reserved;
-} __attribute__((packed));
+};
 
 struct mpc_cpu {
 	uint8_t type;		/* 0 */
@@ -47,13 +50,13 @@ struct mpc_cpu {
 	uint32_t signature;
 	uint32_t features;
 	uint32_t reserved[2];
-} __attribute__((packed));
+};
 
 struct mpc_bus {
 	uint8_t type;		/* 1 */
 	uint8_t id;
 	char name[6];
-} __attribute__((packed));
+};
 
 struct mpc_ioapic {
 	uint8_t type;		/* 2 */
@@ -61,7 +64,7 @@ struct mpc_ioapic {
 	uint8_t ver;
 	uint8_t flags;
 	uint32_t addr;
-} __attribute__((packed));
+};
 
 struct mpc_int {		/* 3: I/O interrupt, 4: local interrupt */
 	uint8_t type;
@@ -71,7 +74,9 @@ struct mpc_int {		/* 3: I/O interrupt, 4: local interrupt */
 	uint8_t src_irq;
 	uint8_t dst_apic;
 	uint8_t dst_pin;
-} __attribute__((packed));
+};
+
+#pragma pack(pop)
 
 static uint8_t checksum(const void *p, unsigned int len)
 {
