@@ -248,3 +248,61 @@ exit 0
     m["freed_mb"] = 300
     m["l1_total_seconds"] = round(secs, 2)
     return m
+
+
+@test("hoststub.faults", suite="hoststub")
+def faults(ctx):
+    """The kernel's virtio_mem driver against injected faults: one BUSY
+    (the driver backs off until the config changes again), three NACKs
+    (it retries at once), every ack delayed 200 ms; plugging 256 MiB must
+    still end with device and guest agreeing. Then one ERROR: the driver
+    must give up on the device (it logs "marking device broken") and the
+    device must not have plugged anything more."""
+    _stub_built()
+    script = r"""
+%s &
+pid=$!
+wait_line L2-VMEM-READY 120 || { show_l2; exit 1; }
+ctl '{"cmd":"fault","dev":"vmem","busy":1,"nack":3,"delay_ms":200}'
+t0=$(now)
+ctl '{"cmd":"vmem-set-requested","size":268435456}'
+wait_stat busy 1 60 || { show_l2; exit 1; }
+# BUSY arms a long retry timer; a config change makes the driver try again
+sleep 1
+ctl '{"cmd":"vmem-set-requested","size":268435456}'
+wait_stat plugged_size 268435456 180 || { show_l2; ctl '{"cmd":"stats"}'; exit 1; }
+metric plug_with_faults_seconds $(elapsed $t0)
+wait_line L2-SEES-256M 60 || { show_l2; exit 1; }
+metric nacks $(stat nack)
+metric busy $(stat busy)
+ctl '{"cmd":"fault","dev":"vmem","error":1,"delay_ms":0}'
+ctl '{"cmd":"vmem-set-requested","size":536870912}'
+wait_line "marking device broken" 60 && metric driver_marked_broken 1
+sleep 2
+metric errors $(stat error)
+metric plugged_mb_after_error $(($(stat plugged_size) / 1048576))
+metric faults_injected $(stat faults_injected)
+metric violations $(stat violations)
+ctl '{"cmd":"quit"}'
+wait $pid
+show_l2
+exit 0
+""" % _stub_cmd("--vmem 1G --vmem-block 2M --control /tmp/c.sock", 500)
+    l2 = ("modprobe virtio_mem && echo L2-VMEM-READY; "
+          "m0=$(grep MemTotal /proc/meminfo | awk '{print $2}'); "
+          "until [ $(grep MemTotal /proc/meminfo | awk '{print $2}') -ge "
+          "$((m0 + 262144)) ]; do sleep 0.2; done; echo L2-SEES-256M; "
+          "sleep 600")
+    m, text, secs = _nested(ctx, script, l2, timeout=900)
+    check(m.get("busy") == 1 and m.get("nacks") == 3,
+          "expected 1 BUSY and 3 NACKs answered, got %s and %s" % (
+              m.get("busy"), m.get("nacks")))
+    check(m.get("driver_marked_broken") == 1,
+          "the driver did not give up after ERROR")
+    check(m.get("errors") == 1, "ERROR answers: %s" % m.get("errors"))
+    check(m.get("plugged_mb_after_error") == 256,
+          "%s MiB plugged after the ERROR, 256 before" %
+          m.get("plugged_mb_after_error"))
+    check(m.get("violations") == 0, "violations: %s" % m.get("violations"))
+    m["l1_total_seconds"] = round(secs, 2)
+    return m
