@@ -57,6 +57,11 @@ static int setup_cpuid(struct vcpu *cpu, const struct kvm_cpuid2 *sup)
 			/* initial APIC id, and the vCPU count per package */
 			e->ebx = (e->ebx & 0x0000ffff) | (cpu->id << 24) |
 				 (cpu->vm->nr_vcpus << 16);
+			/*
+			 * KVM leaves the "running on a hypervisor" bit to us;
+			 * without it Linux looks for neither KVM nor Hyper-V.
+			 */
+			e->ecx |= 1u << 31;
 			break;
 		case 0xb:
 		case 0x1f:
