@@ -35,5 +35,6 @@ void test_vmem(void);
 void test_balloon(void);
 void test_hyperv(void);
 void test_control(void);
+void test_serial(void);
 
 #endif

@@ -12,6 +12,7 @@ int main(void)
 	test_balloon();
 	test_hyperv();
 	test_control();
+	test_serial();
 	printf("%d passed, %d failed\n", t_pass, t_fail);
 	return t_fail ? 1 : 0;
 }
