@@ -6,6 +6,7 @@ the same kernel and initramfs as L2. Names and metric keys are a contract.
 """
 import os
 import re
+import shutil
 import subprocess
 import time
 
@@ -48,7 +49,7 @@ def _stub_built():
         res.stdout + res.stderr)[-2000:])
 
 
-def _nested(ctx, l1_script, l2_cmd, timeout=600):
+def _nested(ctx, l1_script, l2_cmd, timeout=600, l2_files=None):
     """Boot L1 under the VM runner with the L2 kernel and initramfs (the
     base one plus an archive with @l2_cmd) as extra files, run @l1_script
     (after L1_PROLOGUE) there. Returns (metrics from METRIC lines, L1
@@ -63,8 +64,9 @@ def _nested(ctx, l1_script, l2_cmd, timeout=600):
     # the stub just built, over the one the initramfs was made with
     with open(os.path.join(OUT, "host-stub", "host-stub"), "rb") as f:
         stub = f.read()
-    l2rd += vmmod._cpio_newc({"vmdense/cmd.sh": (
-        0o755, ("#!/bin/sh\n" + l2_cmd + "\n").encode())})
+    files = dict(l2_files or {})
+    files["vmdense/cmd.sh"] = (0o755, ("#!/bin/sh\n" + l2_cmd + "\n").encode())
+    l2rd += vmmod._cpio_newc(files)
     t0 = time.monotonic()
     with vmmod.VM(mem="2G", smp=2, cmd=L1_PROLOGUE + l1_script,
                   timeout=timeout, log=ctx.path("serial.log"),
@@ -339,5 +341,71 @@ exit 0
           m.get("failed_calls"))
     check(m.get("stub_status") == 0, "host-stub exited %s" %
           m.get("stub_status"))
+    m["l1_total_seconds"] = round(secs, 2)
+    return m
+
+
+def _build_touch_module(ctx):
+    """Build tests/guest-modules/vmem_touch against out/build (copied
+    first: the pinned kbuild writes objects next to the sources)."""
+    src = os.path.join(ROOT, "tests", "guest-modules", "vmem_touch")
+    dst = os.path.join(OUT, "guest-modules", "vmem_touch")
+    kbuild = os.path.join(OUT, "build")
+    if not os.path.exists(os.path.join(kbuild, "Module.symvers")):
+        raise Skip("no kernel build with modules: run make build")
+    os.makedirs(dst, exist_ok=True)
+    for f in os.listdir(src):
+        shutil.copy(os.path.join(src, f), dst)
+    res = subprocess.run(["make", "-s", "-C", os.path.join(OUT,
+                          "linux-source-6.12"), "O=" + kbuild, "M=" + dst,
+                          "modules"], capture_output=True, text=True,
+                         timeout=600)
+    with open(ctx.path("module-build.txt"), "w") as f:
+        f.write(res.stdout + res.stderr)
+    check(res.returncode == 0, "building vmem_touch failed:\n%s" % (
+        res.stdout + res.stderr)[-2000:])
+    with open(os.path.join(dst, "vmdense_vmem_touch.ko"), "rb") as f:
+        return f.read()
+
+
+@test("hoststub.violation", suite="hoststub")
+def violation(ctx):
+    """A guest-side test module reads and writes one word of virtio-mem
+    memory that is not plugged (the region of a 1 GiB device with nothing
+    plugged and no driver loaded): host-stub must catch both accesses,
+    count them and say where, and the guest must go on running."""
+    _stub_built()
+    ko = _build_touch_module(ctx)
+    # 512 MiB of RAM: host-stub puts the device region at 4 GiB
+    addr = (4 << 30) + (64 << 20)
+    script = r"""
+%s &
+pid=$!
+wait_line L2-TOUCHED 120 || { show_l2; exit 1; }
+metric violations $(stat violations)
+metric violation_reads $(stat violation_reads)
+metric violation_writes $(stat violation_writes)
+metric last_violation_gpa $(stat last_violation_gpa)
+metric plugged_size $(stat plugged_size)
+wait_line L2-STILL-ALIVE 60 && metric guest_alive 1
+ctl '{"cmd":"quit"}'
+wait $pid
+show_l2
+exit 0
+""" % _stub_cmd("--vmem 1G --vmem-block 2M --control /tmp/c.sock", 300)
+    l2 = ("insmod /vmdense/vmdense_vmem_touch.ko addr=%d; echo L2-TOUCHED; "
+          "sleep 2; echo L2-STILL-ALIVE; sleep 600" % addr)
+    m, text, secs = _nested(ctx, script, l2, l2_files={
+        "vmdense/vmdense_vmem_touch.ko": (0o644, ko)})
+    check("vmem_touch: read 0x0" in text,
+          "the module did not report reading zeroes from unplugged memory")
+    check(m.get("violation_reads", 0) >= 1 and
+          m.get("violation_writes", 0) >= 1,
+          "violations not caught: %s reads, %s writes" % (
+              m.get("violation_reads"), m.get("violation_writes")))
+    check(m.get("last_violation_gpa") == addr, "last violation at %s, "
+          "the module touched %d" % (m.get("last_violation_gpa"), addr))
+    check(m.get("plugged_size") == 0, "something got plugged")
+    check(m.get("guest_alive") == 1, "L2 did not survive the access")
     m["l1_total_seconds"] = round(secs, 2)
     return m
