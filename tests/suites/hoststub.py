@@ -203,7 +203,8 @@ exit 0
 def balloon_reporting(ctx):
     """The kernel's virtio_balloon with free page reporting in L2 against
     host-stub: memory a program allocated and freed goes back to the host
-    (guest RAM memfd allocated bytes drop)."""
+    (guest RAM memfd allocated bytes drop); then the target from the
+    control socket: inflate 64 MiB, deflate, and a statistics refresh."""
     _stub_built()
     script = r"""
 %s &
@@ -232,6 +233,21 @@ metric host_mb_after $((last / 1048576))
 metric returned_mb $(((peak - last) / 1048576))
 metric return_seconds ${t1:-0}
 metric reported_mb $((($(stat reported_bytes) - rep0) / 1048576))
+# inflate to 64 MiB and back through the control socket
+t0=$(now)
+ctl '{"cmd":"balloon-set-target","pages":16384}'
+wait_stat actual_pages 16384 120 && metric inflate_seconds $(elapsed $t0)
+metric inflated_pages $(stat inflated_pages)
+t0=$(now)
+ctl '{"cmd":"balloon-set-target","pages":0}'
+wait_stat actual_pages 0 120 && metric deflate_seconds $(elapsed $t0)
+metric deflated_pages $(stat deflated_pages)
+# statistics: give the driver its buffer back, it refills it
+s0=$(stat stats_updates)
+ctl '{"cmd":"balloon-request-stats"}'
+i=0; while [ "$(stat stats_updates)" = "$s0" ] && [ $i -lt 100 ]; do
+	sleep 0.1; i=$((i + 1)); done
+metric stats_updates $(stat stats_updates)
 ctl '{"cmd":"quit"}'
 wait $pid
 show_l2
@@ -247,6 +263,13 @@ exit 0
     check(m.get("host_mb_after", 0) <= m.get("host_mb_idle", 0) + 40,
           "host memory %s MiB after the free, %s MiB before the fill" % (
               m.get("host_mb_after"), m.get("host_mb_idle")))
+    check("inflate_seconds" in m and m.get("inflated_pages", 0) >= 16384,
+          "inflating to 16384 pages: %s pages, done: %s" % (
+              m.get("inflated_pages"), "inflate_seconds" in m))
+    check("deflate_seconds" in m and m.get("deflated_pages", 0) >= 16384,
+          "deflating: %s pages" % m.get("deflated_pages"))
+    check(m.get("stats_updates", 0) >= 2, "statistics updates: %s" %
+          m.get("stats_updates"))
     m["freed_mb"] = 300
     m["l1_total_seconds"] = round(secs, 2)
     return m
