@@ -15,8 +15,9 @@
 
 const char *const vmem_bad_config_names[VMEM_CFG_NR] = {
 	"none", "block_not_pow2", "block_too_small", "addr_unaligned",
-	"region_unaligned", "usable_too_big", "plugged_too_big",
-	"requested_too_big", "requested_unaligned",
+	"region_unaligned", "usable_too_big", "usable_unaligned",
+	"plugged_too_big", "requested_too_big", "requested_unaligned",
+	"bad_node",
 };
 
 static bool vmem_accessible(void *opaque, uint64_t gpa, uint64_t len)
@@ -64,9 +65,14 @@ int vmem_create(struct vmem *v, struct guest_mem *mem, uint64_t addr,
 
 static uint64_t vmem_features(struct virtio_dev *d)
 {
-	(void)d;
+	struct vmem *v = d->priv;
 	/* Unplugged memory really is inaccessible here: say so. */
-	return 1ull << VIRTIO_MEM_F_UNPLUGGED_INACCESSIBLE;
+	uint64_t f = 1ull << VIRTIO_MEM_F_UNPLUGGED_INACCESSIBLE;
+
+	/* the node id only means something with ACPI_PXM */
+	if (v->bad_config == VMEM_CFG_BAD_NODE)
+		f |= 1ull << VIRTIO_MEM_F_ACPI_PXM;
+	return f;
 }
 
 static void vmem_get_config(struct virtio_dev *d, uint8_t *buf)
@@ -97,6 +103,12 @@ static void vmem_get_config(struct virtio_dev *d, uint8_t *buf)
 		break;
 	case VMEM_CFG_USABLE_TOO_BIG:
 		c.usable_region_size = v->region_size + v->block_size;
+		break;
+	case VMEM_CFG_USABLE_UNALIGNED:
+		c.usable_region_size = v->usable_size - PAGE;
+		break;
+	case VMEM_CFG_BAD_NODE:
+		c.node_id = 0x7fff;
 		break;
 	case VMEM_CFG_PLUGGED_TOO_BIG:
 		c.plugged_size = v->usable_size + v->block_size;

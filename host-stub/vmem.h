@@ -24,9 +24,11 @@ enum vmem_bad_config {
 	VMEM_CFG_ADDR_UNALIGNED,	/* addr not block aligned */
 	VMEM_CFG_REGION_UNALIGNED,	/* region size not block multiple */
 	VMEM_CFG_USABLE_TOO_BIG,	/* usable > region */
+	VMEM_CFG_USABLE_UNALIGNED,	/* usable not block multiple */
 	VMEM_CFG_PLUGGED_TOO_BIG,	/* plugged > usable */
 	VMEM_CFG_REQUESTED_TOO_BIG,	/* requested > usable */
 	VMEM_CFG_REQUESTED_UNALIGNED,	/* requested not block multiple */
+	VMEM_CFG_BAD_NODE,		/* ACPI_PXM offered, no such node */
 	VMEM_CFG_NR
 };
 

@@ -61,7 +61,28 @@ static void test_config(void)
 	vmem_ops.get_config(&v.dev, buf);
 	memcpy(&c, buf, sizeof(c));
 	CHECK(c.plugged_size > c.usable_region_size);
+	/* every kind yields a config a careful driver must refuse */
+	for (int k = VMEM_CFG_OK + 1; k < VMEM_CFG_NR; k++) {
+		bool bad;
+
+		v.bad_config = k;
+		vmem_ops.get_config(&v.dev, buf);
+		memcpy(&c, buf, sizeof(c));
+		bad = !c.block_size || (c.block_size & (c.block_size - 1)) ||
+		      c.block_size < 4096 || c.addr % c.block_size ||
+		      c.region_size % c.block_size ||
+		      c.usable_region_size > c.region_size ||
+		      c.usable_region_size % c.block_size ||
+		      c.plugged_size > c.usable_region_size ||
+		      c.requested_size > c.usable_region_size ||
+		      c.requested_size % c.block_size ||
+		      ((vmem_ops.features(&v.dev) >> VIRTIO_MEM_F_ACPI_PXM & 1) &&
+		       c.node_id > 1024);
+		CHECK(bad);
+		CHECK(vmem_bad_config_names[k] != NULL);
+	}
 	v.bad_config = VMEM_CFG_OK;
+	CHECK(!(vmem_ops.features(&v.dev) >> VIRTIO_MEM_F_ACPI_PXM & 1));
 	/* requested size: rounded down to blocks, capped at usable */
 	vmem_set_requested(&v, 5 * MIB);
 	CHECK(v.requested == 4 * MIB);
