@@ -432,3 +432,66 @@ exit 0
     check(m.get("guest_alive") == 1, "L2 did not survive the access")
     m["l1_total_seconds"] = round(secs, 2)
     return m
+
+
+# Config lies that leave the requested size alone (those that raise it
+# would make the kernel's driver plug, or retry NACKs forever).
+BAD_CONFIG_KINDS = ["block_not_pow2", "block_too_small", "addr_unaligned",
+                    "region_unaligned", "usable_too_big", "usable_unaligned",
+                    "plugged_too_big", "bad_node"]
+
+
+@test("hoststub.bad_config", suite="hoststub")
+def bad_config(ctx):
+    """Each invalid virtio-mem config host-stub can present, bound to the
+    kernel's virtio_mem in turn (unbind, change the config, bind): which
+    ones the driver refuses is measured (metric refused_<kind>, 1 or 0),
+    the anchor for vmdense's driver, which must refuse all. The guest must
+    survive them all and nothing may get plugged."""
+    _stub_built()
+    kinds = " ".join(BAD_CONFIG_KINDS)
+    script = r"""
+%s &
+pid=$!
+for k in %s; do
+	wait_line "L2-WANT-$k" 120 || { show_l2; exit 1; }
+	ctl "{\"cmd\":\"bad-config\",\"kind\":\"$k\"}"
+done
+wait_line L2-DONE 120 || { show_l2; exit 1; }
+metric plugged_size $(stat plugged_size)
+metric violations $(stat violations)
+ctl '{"cmd":"quit"}'
+wait $pid
+show_l2
+exit 0
+""" % (_stub_cmd("--vmem 1G --vmem-block 2M --control /tmp/c.sock", 500),
+       kinds)
+    l2 = r"""
+D=/sys/bus/virtio/drivers/virtio_mem
+modprobe virtio_mem
+echo virtio0 >$D/unbind
+for k in %s; do
+	echo L2-WANT-$k
+	sleep 5
+	echo virtio0 >$D/bind 2>/dev/null
+	if [ -e $D/virtio0 ]; then
+		echo "L2-RESULT $k bound"
+		echo virtio0 >$D/unbind
+	else
+		echo "L2-RESULT $k refused"
+	fi
+done
+echo L2-DONE
+sleep 600
+""" % kinds
+    m, text, secs = _nested(ctx, script, l2, timeout=900)
+    results = dict(re.findall(r"L2\| L2-RESULT (\S+) (bound|refused)",
+                              text))
+    check(set(results) == set(BAD_CONFIG_KINDS),
+          "results only for %s" % sorted(results))
+    for k, r in results.items():
+        m["refused_" + k] = 1 if r == "refused" else 0
+    check(m.get("plugged_size") == 0, "plugged: %s" % m.get("plugged_size"))
+    check(m.get("violations") == 0, "violations: %s" % m.get("violations"))
+    m["l1_total_seconds"] = round(secs, 2)
+    return m
