@@ -336,21 +336,33 @@ exit 0
 @test("hoststub.hyperv", suite="hoststub")
 def hyperv(ctx):
     """host-stub --hyperv: L2 must detect Microsoft Hyper-V with extended
-    hypercalls allowed (privilege bit 20), and its hyperv_init() query of
-    the extended capabilities (call 0x8001) must reach host-stub through
-    KVM_EXIT_HYPERV. (The calls' other handling is unit-tested: no guest
-    driver issues 0x8002/0x8003 yet.)"""
+    hypercalls allowed (privilege bit 20); its hyperv_init() query of the
+    extended capabilities (0x8001) must reach host-stub through
+    KVM_EXIT_HYPERV; and a test-only guest module (until vmdense's
+    hyperv_mem exists) issues GetBootZeroedMemory and cold-discard, hot
+    and cold heat hints on a 2 MiB block it owns: all must succeed and be
+    counted."""
     _stub_built()
+    ko = _build_guest_module(ctx, "hv_ext_probe", "vmdense_hv_ext_probe.ko")
     script = r"""
 %s
 rc=$?
 metric stub_status $rc
-metric query_capabilities_calls $(grep -o '"query_capabilities":[0-9]*' /tmp/stats.json | cut -d: -f2)
-metric failed_calls $(grep -o '"failed_calls":[0-9]*' /tmp/stats.json | cut -d: -f2)
+hv() { grep -o "\"$1\":[0-9]*" /tmp/stats.json | cut -d: -f2; }
+metric query_capabilities_calls $(hv query_capabilities)
+metric boot_zeroed_calls $(hv get_boot_zeroed_memory)
+metric heat_hint_calls $(hv memory_heat_hint)
+metric cold_discard_pages $(hv cold_discard_pages)
+metric hot_pages $(hv hot_pages)
+metric cold_pages $(hv cold_pages)
+metric zeroed_ranges_reported $(hv zeroed_ranges_reported)
+metric failed_calls $(hv failed_calls)
 show_l2
 exit 0
 """ % _stub_cmd("--hyperv", 300)
-    m, text, secs = _nested(ctx, script, "echo hoststub-l2-shell; exit 0")
+    m, text, secs = _nested(
+        ctx, script, "insmod /vmdense/vmdense_hv_ext_probe.ko; exit 0",
+        l2_files={"vmdense/vmdense_hv_ext_probe.ko": (0o644, ko)})
     check("L2| Hypervisor detected: Microsoft Hyper-V" in text,
           "L2 did not detect Hyper-V")
     flags = re.search(r"L2\| Hyper-V: privilege flags low (0x[0-9a-f]+), "
@@ -358,8 +370,24 @@ exit 0
     check(flags and int(flags.group(2), 16) & (1 << 20),
           "extended hypercalls not enabled in L2: %s" % (
               flags.group(0) if flags else "no privilege flags line"))
+    check("hv_ext_probe: cold discard offered" in text,
+          "the guest does not see the cold-discard capability")
     check(m.get("query_capabilities_calls", 0) >= 1,
           "no HvExtCallQueryCapabilities reached host-stub")
+    check(m.get("boot_zeroed_calls") == 1 and
+          m.get("zeroed_ranges_reported", 0) >= 1,
+          "GetBootZeroedMemory: %s calls, %s ranges" % (
+              m.get("boot_zeroed_calls"), m.get("zeroed_ranges_reported")))
+    check(m.get("heat_hint_calls") == 3 and
+          m.get("cold_discard_pages") == 512 and
+          m.get("hot_pages") == 512 and m.get("cold_pages") == 16,
+          "heat hints: %s calls, %s/%s/%s pages cold-discard/hot/cold" % (
+              m.get("heat_hint_calls"), m.get("cold_discard_pages"),
+              m.get("hot_pages"), m.get("cold_pages")))
+    for what in ("boot zeroed", "cold discard 2M", "hot 2M",
+                 "cold 16 pages"):
+        check("hv_ext_probe: %s status 0" % what in text,
+              "the guest saw a failure for %s" % what)
     check(m.get("failed_calls") == 0, "failed hypercalls: %s" %
           m.get("failed_calls"))
     check(m.get("stub_status") == 0, "host-stub exited %s" %
@@ -368,11 +396,12 @@ exit 0
     return m
 
 
-def _build_touch_module(ctx):
-    """Build tests/guest-modules/vmem_touch against out/build (copied
-    first: the pinned kbuild writes objects next to the sources)."""
-    src = os.path.join(ROOT, "tests", "guest-modules", "vmem_touch")
-    dst = os.path.join(OUT, "guest-modules", "vmem_touch")
+def _build_guest_module(ctx, name, ko):
+    """Build tests/guest-modules/@name against out/build (copied first:
+    the pinned kbuild writes objects next to the sources); returns @ko's
+    bytes."""
+    src = os.path.join(ROOT, "tests", "guest-modules", name)
+    dst = os.path.join(OUT, "guest-modules", name)
     kbuild = os.path.join(OUT, "build")
     if not os.path.exists(os.path.join(kbuild, "Module.symvers")):
         raise Skip("no kernel build with modules: run make build")
@@ -383,11 +412,11 @@ def _build_touch_module(ctx):
                           "linux-source-6.12"), "O=" + kbuild, "M=" + dst,
                           "modules"], capture_output=True, text=True,
                          timeout=600)
-    with open(ctx.path("module-build.txt"), "w") as f:
+    with open(ctx.path("module-build-%s.txt" % name), "w") as f:
         f.write(res.stdout + res.stderr)
-    check(res.returncode == 0, "building vmem_touch failed:\n%s" % (
-        res.stdout + res.stderr)[-2000:])
-    with open(os.path.join(dst, "vmdense_vmem_touch.ko"), "rb") as f:
+    check(res.returncode == 0, "building %s failed:\n%s" % (
+        name, (res.stdout + res.stderr)[-2000:]))
+    with open(os.path.join(dst, ko), "rb") as f:
         return f.read()
 
 
@@ -398,7 +427,7 @@ def violation(ctx):
     plugged and no driver loaded): host-stub must catch both accesses,
     count them and say where, and the guest must go on running."""
     _stub_built()
-    ko = _build_touch_module(ctx)
+    ko = _build_guest_module(ctx, "vmem_touch", "vmdense_vmem_touch.ko")
     # 512 MiB of RAM: host-stub puts the device region at 4 GiB
     addr = (4 << 30) + (64 << 20)
     script = r"""
