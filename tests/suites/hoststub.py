@@ -497,19 +497,24 @@ exit 0
        kinds)
     l2 = r"""
 D=/sys/bus/virtio/drivers/virtio_mem
+# kernel messages would interleave with our lines on the console
+dmesg -n 1
 modprobe virtio_mem
 echo virtio0 >$D/unbind
 for k in %s; do
 	echo L2-WANT-$k
-	sleep 5
+	# the window in which L1 switches the config
+	sleep 7
 	echo virtio0 >$D/bind 2>/dev/null
 	if [ -e $D/virtio0 ]; then
-		echo "L2-RESULT $k bound"
+		echo "L2-RESULT $k bound" >>/tmp/results
 		echo virtio0 >$D/unbind
 	else
-		echo "L2-RESULT $k refused"
+		echo "L2-RESULT $k refused" >>/tmp/results
 	fi
 done
+cat /tmp/results
+dmesg | grep -i -E "virtio_mem|warn" | sed 's/^/L2-DMESG /'
 echo L2-DONE
 sleep 600
 """ % kinds
