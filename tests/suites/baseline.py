@@ -7,7 +7,8 @@ import time
 import vmdense_vm as vmmod
 from harness import check, test
 from suites.guest import (MiB, HostSampler, check_serial_clean,
-                          load_module, meminfo, start_holder, stop_holder)
+                          load_module, measure_return, meminfo, start_holder,
+                          stop_holder)
 
 GiB = 1 << 30
 
@@ -74,23 +75,11 @@ def balloon_return(ctx, module, driver_dir, alloc_mb=1200, cmdline=""):
         held = HostSampler(vm).until_stable(1, 10)
         free_held = meminfo(vm)["MemFree"]
         stop_holder(vm)
-        sampler = HostSampler(vm)
-        free_after = meminfo(vm)["MemFree"]
-        final = sampler.until_stable(quiet_s=8, max_s=90, min_s=4)
-        freed_mb = (free_after - free_held) / 1024
-        returned = held - final
-        secs = sampler.samples[-1][0]
-        for t, mb in sampler.samples:
-            if held - mb >= 0.95 * returned:
-                secs = t
-                break
+        freed_mb, returned, secs, final = measure_return(ctx, vm, held,
+                                                         free_held)
         ctx.log("freed %.0f MiB; host memory %.0f -> %.0f MiB: %.0f MiB "
                 "returned, 95 %% of it after %.1f s" % (
                     freed_mb, held, final, returned, secs))
-        with open(ctx.path("host-memory.tsv"), "w") as f:
-            f.write("seconds\thost_mb\n")
-            for t, mb in sampler.samples:
-                f.write("%.2f\t%.1f\n" % (t, mb))
         check(freed_mb >= 0.9 * alloc_mb, "the guest freed %.0f MiB of "
               "the %d MiB it held" % (freed_mb, alloc_mb))
         check(returned >= 0.5 * freed_mb, "only %.0f of %.0f MiB freed "

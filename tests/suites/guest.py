@@ -75,6 +75,27 @@ class HostSampler:
             time.sleep(interval)
 
 
+def measure_return(ctx, vm, held_mb, memfree_before_kb):
+    """Right after the guest freed memory: sample the host memory until it
+    settles, write host-memory.tsv. Returns freed MiB (guest MemFree
+    growth), returned MiB (host memory drop from held_mb), seconds until
+    95 % of it had come back, and the final host MiB."""
+    sampler = HostSampler(vm)
+    freed_mb = (meminfo(vm)["MemFree"] - memfree_before_kb) / 1024
+    final = sampler.until_stable(quiet_s=8, max_s=90, min_s=4)
+    returned = held_mb - final
+    secs = sampler.samples[-1][0]
+    for t, mb in sampler.samples:
+        if held_mb - mb >= 0.95 * returned:
+            secs = t
+            break
+    with open(ctx.path("host-memory.tsv"), "w") as f:
+        f.write("seconds\thost_mb\n")
+        for t, mb in sampler.samples:
+            f.write("%.2f\t%.1f\n" % (t, mb))
+    return freed_mb, returned, secs, final
+
+
 # What a kernel with DEBUG_VM and lockdep prints when something is wrong.
 # Lockdep's reports start with WARNING:/BUG: or say that lockdep stopped;
 # "RCU lockdep checking is enabled" at boot is no report.

@@ -14,7 +14,7 @@ import vmdense_vm as vmmod
 from harness import OUT, ROOT, Skip, check, test
 from suites.baseline import balloon_return
 from suites.guest import (HostSampler, check_serial_clean, load_module,
-                          meminfo)
+                          measure_return, meminfo)
 
 OURS = ("vmdense_balloon", "/sys/bus/virtio/drivers/vmdense_balloon")
 UPSTREAM = ("virtio_balloon", "/sys/bus/virtio/drivers/virtio_balloon")
@@ -111,20 +111,8 @@ def fragmented_return(ctx, mod, drv, tag, alloc_mb=1200):
         vm.sh("kill -USR1 $(cat /tmp/frag.pid)")
         vm.wait_for(lambda: "freed" in vm.sh("cat /tmp/frag.out"),
                     "fragment to free", 120, 0.2)
-        sampler = HostSampler(vm)
-        free1 = meminfo(vm)["MemFree"]
-        final = sampler.until_stable(quiet_s=8, max_s=90, min_s=4)
-        freed_mb = (free1 - free0) / 1024
-        returned = held - final
-        secs = sampler.samples[-1][0]
-        for t, mb in sampler.samples:
-            if held - mb >= 0.95 * returned:
-                secs = t
-                break
-        with open(ctx.path("host-memory.tsv"), "w") as f:
-            f.write("seconds\thost_mb\n")
-            for t, mb in sampler.samples:
-                f.write("%.2f\t%.1f\n" % (t, mb))
+        freed_mb, returned, secs, final = measure_return(ctx, vm, held,
+                                                         free0)
         extra = ""
         if mod == OURS[0]:
             extra = " stats %s" % stats(vm)
