@@ -46,6 +46,44 @@ static void vmem_read_cfg(struct vmem_dev *vm, struct vmem_cfg *c)
 			&c->requested_size);
 }
 
+#if IS_ENABLED(CONFIG_ACPI_NUMA)
+/* Whether the guest's firmware described any proximity domain (an SRAT). */
+static bool vmem_firmware_has_pxm(void)
+{
+	int pxm;
+
+	for (pxm = 0; pxm < MAX_PXM_DOMAINS; pxm++)
+		if (pxm_to_node(pxm) != NUMA_NO_NODE)
+			return true;
+	return false;
+}
+
+/*
+ * The node of the proximity domain the device names. A domain the guest
+ * can never know (out of the ACPI range), or one missing from an SRAT the
+ * firmware did provide, is a wrong answer: refuse the device. Without any
+ * SRAT (QEMU offers ACPI_PXM with domain 0 even to one-node guests) there
+ * is nothing to check against: fall back to the node of the address.
+ */
+static int vmem_pxm_node(struct vmem_dev *vm, u16 pxm)
+{
+	int nid = pxm >= MAX_PXM_DOMAINS ? NUMA_NO_NODE : pxm_to_node(pxm);
+
+	if (nid != NUMA_NO_NODE)
+		return nid;
+	if (pxm >= MAX_PXM_DOMAINS || vmem_firmware_has_pxm()) {
+		dev_err(&vm->vdev->dev,
+			"refusing device: proximity domain %u is not one the firmware described\n",
+			pxm);
+		return -EINVAL;
+	}
+	dev_warn(&vm->vdev->dev,
+		 "proximity domain %u: no SRAT to check it against; using the node of the address\n",
+		 pxm);
+	return NUMA_NO_NODE;
+}
+#endif
+
 static int vmem_pick_node(struct vmem_dev *vm)
 {
 	int nid = NUMA_NO_NODE;
@@ -56,12 +94,10 @@ static int vmem_pick_node(struct vmem_dev *vm)
 		virtio_cread_le(vm->vdev, struct virtio_mem_config, node_id,
 				&pxm);
 #if IS_ENABLED(CONFIG_ACPI_NUMA)
-		nid = pxm_to_node(pxm);
+		nid = vmem_pxm_node(vm, pxm);
+		if (nid == -EINVAL)
+			return nid;
 #endif
-		if (nid == NUMA_NO_NODE)
-			dev_warn(&vm->vdev->dev,
-				 "proximity domain %u has no node; using the node of the address\n",
-				 pxm);
 	}
 	if (nid == NUMA_NO_NODE)
 		nid = memory_add_physaddr_to_nid(vm->addr);
