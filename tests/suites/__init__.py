@@ -6,3 +6,4 @@ from . import baseline  # noqa: F401
 from . import hinting  # noqa: F401
 from . import bench_smoke  # noqa: F401
 from . import virtio_mem  # noqa: F401
+from . import hoststub  # noqa: F401

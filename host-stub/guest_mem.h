@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Guest physical memory: regions backed by memfd so that discarding is a
+ * fallocate(PUNCH_HOLE) and the host can see which pages the guest never
+ * wrote (SEEK_HOLE/SEEK_DATA).
+ */
+#ifndef HOST_STUB_GUEST_MEM_H
+#define HOST_STUB_GUEST_MEM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define GM_MAX_REGIONS	4
+
+struct gm_region {
+	uint64_t gpa, size;
+	uint8_t *hva;
+	int fd;			/* memfd, -1 for test memory */
+	uint64_t fd_off;	/* offset of gpa in fd */
+	/*
+	 * Optional: is [gpa, gpa+len) accessible to the guest right now?
+	 * virtio-mem uses it so that unplugged blocks are not DMA targets.
+	 */
+	bool (*accessible)(void *opaque, uint64_t gpa, uint64_t len);
+	void *opaque;
+};
+
+struct guest_mem {
+	struct gm_region r[GM_MAX_REGIONS];
+	int n;
+};
+
+/* Add a region; returns its index or -1. */
+int gm_add(struct guest_mem *m, uint64_t gpa, uint64_t size, uint8_t *hva,
+	   int fd, uint64_t fd_off);
+
+/* Create a memfd of @size and map it; returns 0 or -errno. */
+int gm_memfd(const char *name, uint64_t size, int *fd, uint8_t **hva);
+
+/* Host pointer for [gpa, gpa+len), or NULL if not wholly in one region. */
+void *gm_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
+
+/* vq_map_fn adapter: opaque is the struct guest_mem. */
+void *gm_map(void *opaque, uint64_t gpa, uint64_t len);
+
+/* The region holding [gpa, gpa+len) regardless of accessibility. */
+const struct gm_region *gm_find(const struct guest_mem *m, uint64_t gpa,
+				uint64_t len);
+
+/*
+ * Give [gpa, gpa+len) back to the host (punch hole in its memfd).  The
+ * range is trimmed to whole 4 KiB pages.  Returns bytes discarded or -errno.
+ */
+int64_t gm_discard(const struct guest_mem *m, uint64_t gpa, uint64_t len);
+
+/* Bytes of the memfd actually allocated (st_blocks * 512). */
+uint64_t gm_fd_allocated(int fd);
+
+#endif

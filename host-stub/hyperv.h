@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Hyper-V side: CPUID leaves that make a Linux guest see Hyper-V with
+ * extended hypercalls, and the extended hypercalls KVM forwards to user
+ * space (query capabilities, boot-zeroed memory, memory heat hints).
+ * The handler only needs guest memory, so it is unit-tested without KVM.
+ */
+#ifndef HOST_STUB_HYPERV_H
+#define HOST_STUB_HYPERV_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "guest_mem.h"
+
+struct kvm_cpuid2;
+struct kvm_hyperv_exit;
+
+/* Call codes and status values from the Hyper-V TLFS. */
+#define HV_EXT_QUERY_CAPS	0x8001
+#define HV_EXT_BOOT_ZEROED	0x8002
+#define HV_EXT_HEAT_HINT	0x8003
+#define HV_STATUS_SUCCESS		0
+#define HV_STATUS_INVALID_CODE		2
+#define HV_STATUS_INVALID_INPUT		3
+#define HV_STATUS_INVALID_ALIGNMENT	4
+#define HV_STATUS_INVALID_PARAMETER	5
+
+/* Capability bits: TLFS numbering plus Linux's cold-discard bit 8. */
+#define HV_CAP_BOOT_ZEROED	(1ull << 0)
+#define HV_CAP_HEAT_HINT	(1ull << 1)
+#define HV_CAP_COLD_DISCARD	(1ull << 8)
+
+#define HV_HINT_COLD		0
+#define HV_HINT_HOT		1
+#define HV_HINT_COLD_DISCARD	2
+
+struct hyperv {
+	pthread_mutex_t lock;
+	const struct guest_mem *mem;
+	uint64_t calls[4];	/* by call code - 0x8000; [0]: other */
+	uint64_t cold_pages, hot_pages, discard_pages, bad_calls;
+	uint64_t zeroed_ranges_reported;
+};
+
+void hyperv_init(struct hyperv *hv, const struct guest_mem *mem);
+
+/* Replace the hypervisor leaves of @c (capacity @max entries). */
+void hyperv_cpuid(struct hyperv *hv, struct kvm_cpuid2 *c, unsigned int max);
+
+/* Handle a KVM_EXIT_HYPERV; fills in the result for hypercalls. */
+void hyperv_exit(struct hyperv *hv, struct kvm_hyperv_exit *e);
+
+/* The hypercall itself: returns the value for the guest's RAX. */
+uint64_t hyperv_hcall(struct hyperv *hv, uint64_t input, uint64_t in_gpa,
+		      uint64_t out_gpa);
+
+#endif

@@ -1,0 +1,526 @@
+# SPDX-License-Identifier: GPL-2.0
+"""host-stub: its unit tests, the virtqueue fuzzer, and scenarios that run
+it nested (this machine's /dev/kvm cannot run ordinary guests): QEMU TCG
+with -cpu max is L1, our kernel loads kvm_amd there, and host-stub boots
+the same kernel and initramfs as L2. Names and metric keys are a contract.
+"""
+import os
+import re
+import shutil
+import subprocess
+import time
+
+import vmdense_vm as vmmod
+from harness import OUT, ROOT, Skip, check, test
+from suites.host_unit import _make_test
+
+MiB = 1 << 20
+STUB = "/vmdense/host-stub"
+L2_APPEND = "console=ttyS0 panic=-1 memhp_default_state=online_movable"
+
+# Shell helpers for the L1 script: the control socket through
+# `host-stub ctl`, a number out of the statistics, waiting for a value or
+# for a line of the L2 console.
+L1_PROLOGUE = r"""
+[ -c /dev/kvm ] || { echo "HOSTSTUB-NO-KVM"; exit 77; }
+S=%(stub)s
+now() { cut -d' ' -f1 /proc/uptime; }
+ctl() { $S ctl /tmp/c.sock "$1"; }
+stat() { ctl '{"cmd":"stats"}' | grep -o "\"$1\":[0-9]*" | head -1 | cut -d: -f2; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%%.3f", b - a }'; }
+# (an until loop's status is its body's last: hence the explicit returns)
+wait_line() { i=0; until grep -q "$1" /tmp/l2.log 2>/dev/null; do
+	sleep 0.2; i=$((i + 1)); [ $i -gt $(($2 * 5)) ] && return 1; done
+	return 0; }
+wait_stat() { i=0; until [ "$(stat $1)" = "$2" ]; do
+	sleep 0.1; i=$((i + 1)); [ $i -gt $(($3 * 10)) ] && return 1; done
+	return 0; }
+metric() { echo "METRIC $1 $2"; }
+show_l2() { sed 's/VMDENSE-EXIT/L2-EXIT/; s/^/L2| /' /tmp/l2.log; }
+""" % {"stub": STUB}
+
+
+def _stub_built():
+    res = subprocess.run(["make", "-s", "-C", os.path.join(ROOT, "host-stub"),
+                          "O=" + os.path.join(OUT, "host-stub"),
+                          os.path.join(OUT, "host-stub", "host-stub")],
+                         capture_output=True, text=True, timeout=600)
+    check(res.returncode == 0, "building host-stub failed:\n%s" % (
+        res.stdout + res.stderr)[-2000:])
+
+
+def _nested(ctx, l1_script, l2_cmd, timeout=600, l2_files=None):
+    """Boot L1 under the VM runner with the L2 kernel and initramfs (the
+    base one plus an archive with @l2_cmd) as extra files, run @l1_script
+    (after L1_PROLOGUE) there. Returns (metrics from METRIC lines, L1
+    console text, seconds)."""
+    for f in (vmmod.KERNEL, vmmod.INITRD):
+        if not os.path.exists(f):
+            raise Skip("%s missing: run make build" % f)
+    with open(vmmod.KERNEL, "rb") as f:
+        kernel = f.read()
+    with open(vmmod.INITRD, "rb") as f:
+        l2rd = f.read()
+    # the stub just built, over the one the initramfs was made with
+    with open(os.path.join(OUT, "host-stub", "host-stub"), "rb") as f:
+        stub = f.read()
+    files = dict(l2_files or {})
+    files["vmdense/cmd.sh"] = (0o755, ("#!/bin/sh\n" + l2_cmd + "\n").encode())
+    l2rd += vmmod._cpio_newc(files)
+    t0 = time.monotonic()
+    with vmmod.VM(mem="2G", smp=2, cmd=L1_PROLOGUE + l1_script,
+                  timeout=timeout, log=ctx.path("serial.log"),
+                  extra_files={"vmdense/bzImage": (0o644, kernel),
+                               "vmdense/l2.cpio.gz": (0o644, l2rd),
+                               "vmdense/host-stub": (0o755, stub)}) as vm:
+        ctx.log("L1 booted (%s); L2 runs under host-stub" % vm.accel_used)
+        status, text = vm.wait_exit()
+    secs = time.monotonic() - t0
+    if "HOSTSTUB-NO-KVM" in text:
+        raise Skip("L1 has no /dev/kvm (no SVM/VMX in the L1 CPU)")
+    check(status == 0, "L1 script failed with status %d:\n%s" % (
+        status, "\n".join(text.splitlines()[-40:])))
+    metrics = {}
+    for k, v in re.findall(r"^METRIC (\S+) (\S+)", text, re.M):
+        metrics[k] = float(v) if "." in v else int(v)
+    return metrics, text, secs
+
+
+def _stub_cmd(extra, timeout):
+    return ("$S --kernel /vmdense/bzImage --initrd /vmdense/l2.cpio.gz "
+            "--mem 512M --smp 2 --append '%s' --console /tmp/l2.log "
+            "--timeout %d --stats-out /tmp/stats.json %s"
+            % (L2_APPEND, timeout, extra))
+
+
+@test("unit.host_stub", suite="host-unit")
+def unit(ctx):
+    """host-stub's unit tests: virtqueue parser, virtio-mmio transport,
+    virtio-mem and balloon request handling, Hyper-V hypercalls, control
+    protocol (under ASan and UBSan)."""
+    return _make_test(ctx, "host-stub")
+
+
+@test("fuzz.host_stub.virtqueue", suite="host-unit")
+def fuzz_virtqueue(ctx):
+    """libFuzzer (ASan, UBSan) on the virtqueue parser for 20 s."""
+    build = os.path.join(OUT, "host-stub")
+    res = subprocess.run(["make", "-s", "-C", os.path.join(ROOT, "host-stub"),
+                          "O=" + build, "fuzz-run", "FUZZ_SECONDS=20"],
+                         capture_output=True, text=True, timeout=300)
+    out = res.stdout + res.stderr
+    with open(ctx.path("output.txt"), "w") as f:
+        f.write(out)
+    check(res.returncode == 0, "fuzzer failed (%d):\n%s" % (
+        res.returncode, out[-3000:]))
+    runs = re.search(r"Done (\d+) runs in (\d+) second", out)
+    check(runs, "no 'Done N runs' from libFuzzer:\n%s" % out[-2000:])
+    cov = re.findall(r"cov: (\d+)", out)
+    return {"runs": int(runs.group(1)), "seconds_fuzzed":
+            int(runs.group(2)), "coverage": int(cov[-1]) if cov else 0}
+
+
+@test("hoststub.boot", suite="hoststub")
+def boot(ctx):
+    """L2 boots our kernel and initramfs through host-stub (2 vCPUs) to a
+    shell, which exits with status 7: host-stub must exit with 7."""
+    _stub_built()
+    script = r"""
+t0=$(now)
+%s
+rc=$?
+metric stub_seconds $(elapsed $t0)
+metric stub_status $rc
+show_l2
+exit 0
+""" % _stub_cmd("", 300)
+    m, text, secs = _nested(ctx, script,
+                            "echo hoststub-l2-shell $(nproc) cpus; exit 7")
+    check("L2| hoststub-l2-shell 2 cpus" in text,
+          "L2 never ran its shell command (or not on 2 CPUs); tail:\n%s"
+          % "\n".join(text.splitlines()[-30:]))
+    check(m.get("stub_status") == 7, "host-stub exited %s, the guest's "
+          "status was 7" % m.get("stub_status"))
+    up = re.search(r"L2\| vmdense-guest: userspace up after ([\d.]+) s",
+                   text)
+    check(up, "no 'userspace up' line from L2")
+    m["l2_userspace_seconds"] = float(up.group(1))
+    m["l1_total_seconds"] = round(secs, 2)
+    return m
+
+
+@test("hoststub.virtio_mem", suite="hoststub")
+def virtio_mem(ctx):
+    """The kernel's virtio_mem driver in L2 against host-stub's device
+    (1 GiB region, 2 MiB blocks): plug 512 MiB, fill it, unplug it; the
+    device memfd must give the memory back. (vmdense's own driver is
+    not written yet: only the kernel's driver is exercised.)"""
+    _stub_built()
+    script = r"""
+%s &
+pid=$!
+wait_line L2-VMEM-READY 120 || { show_l2; exit 1; }
+t0=$(now)
+ctl '{"cmd":"vmem-set-requested","size":536870912}'
+wait_stat plugged_size 536870912 120 || { show_l2; exit 1; }
+metric plug_seconds $(elapsed $t0)
+ctl '{"cmd":"stats"}' >/tmp/plugged.json
+wait_line L2-FILLED 180 || { show_l2; exit 1; }
+metric host_mb_plugged $(($(stat memfd_allocated_bytes) / 1048576))
+t0=$(now)
+ctl '{"cmd":"vmem-set-requested","size":0}'
+wait_stat plugged_size 0 180 || { show_l2; ctl '{"cmd":"stats"}'; exit 1; }
+metric unplug_seconds $(elapsed $t0)
+metric host_mb_after $(($(stat memfd_allocated_bytes) / 1048576))
+metric violations $(stat violations)
+metric plug_requests $(stat plug)
+metric unplug_requests $(stat unplug)
+metric nacks $(stat nack)
+ctl '{"cmd":"quit"}'
+wait $pid
+show_l2
+exit 0
+""" % _stub_cmd("--vmem 1G --vmem-block 2M --control /tmp/c.sock", 500)
+    l2 = ("modprobe virtio_mem && echo L2-VMEM-READY; "
+          "until [ $(grep MemTotal /proc/meminfo | awk '{print $2}') -gt "
+          "900000 ]; do sleep 0.2; done; "
+          "/vmdense/integrity --mb 400 --seconds 0; echo L2-FILLED; "
+          "sleep 600")
+    m, text, secs = _nested(ctx, script, l2, timeout=900)
+    check("status=ok" in text, "the data-integrity pass in L2 failed")
+    check(m.get("host_mb_plugged", 0) >= 200,
+          "filling plugged memory allocated only %s MiB on the host" %
+          m.get("host_mb_plugged"))
+    check(m.get("host_mb_after", 1 << 20) <= 2,
+          "%s MiB still allocated after unplugging all" %
+          m.get("host_mb_after"))
+    check(m.get("violations") == 0, "violations: %s" % m.get("violations"))
+    m["l1_total_seconds"] = round(secs, 2)
+    return m
+
+
+@test("hoststub.balloon_reporting", suite="hoststub")
+def balloon_reporting(ctx):
+    """The kernel's virtio_balloon with free page reporting in L2 against
+    host-stub: memory a program allocated and freed goes back to the host
+    (guest RAM memfd allocated bytes drop); then the target from the
+    control socket: inflate 64 MiB, deflate, and a statistics refresh."""
+    _stub_built()
+    script = r"""
+%s &
+pid=$!
+wait_line L2-BALLOON-READY 120 || { show_l2; exit 1; }
+sleep 5
+idle=$(stat ram_allocated_bytes)
+metric host_mb_idle $((idle / 1048576))
+rep0=$(stat reported_bytes)
+# sample while L2 fills and frees; then until no drop for 4 s (max 90 s)
+peak=$idle; last=$idle; same=0; i=0; freed=
+while [ $same -lt 20 ] && [ $i -lt 450 ]; do
+	sleep 0.2; cur=$(stat ram_allocated_bytes)
+	[ $cur -gt $peak ] && peak=$cur
+	if [ -z "$freed" ]; then
+		grep -q L2-FREED /tmp/l2.log && { freed=1; t0=$(now); last=$cur; }
+		continue
+	fi
+	i=$((i + 1))
+	if [ $cur -lt $((last - 1048576)) ]; then last=$cur; same=0;
+		t1=$(elapsed $t0); else same=$((same + 1)); fi
+done
+[ -n "$freed" ] || { show_l2; exit 1; }
+metric host_mb_peak $((peak / 1048576))
+metric host_mb_after $((last / 1048576))
+metric returned_mb $(((peak - last) / 1048576))
+metric return_seconds ${t1:-0}
+metric reported_mb $((($(stat reported_bytes) - rep0) / 1048576))
+# inflate to 64 MiB and back through the control socket
+t0=$(now)
+ctl '{"cmd":"balloon-set-target","pages":16384}'
+wait_stat actual_pages 16384 120 && metric inflate_seconds $(elapsed $t0)
+metric inflated_pages $(stat inflated_pages)
+t0=$(now)
+ctl '{"cmd":"balloon-set-target","pages":0}'
+wait_stat actual_pages 0 120 && metric deflate_seconds $(elapsed $t0)
+metric deflated_pages $(stat deflated_pages)
+# statistics: give the driver its buffer back, it refills it
+s0=$(stat stats_updates)
+ctl '{"cmd":"balloon-request-stats"}'
+i=0; while [ "$(stat stats_updates)" = "$s0" ] && [ $i -lt 100 ]; do
+	sleep 0.1; i=$((i + 1)); done
+metric stats_updates $(stat stats_updates)
+ctl '{"cmd":"quit"}'
+wait $pid
+show_l2
+exit 0
+""" % _stub_cmd("--balloon --control /tmp/c.sock", 500)
+    l2 = ("modprobe virtio_balloon && echo L2-BALLOON-READY; sleep 10; "
+          "/vmdense/integrity --mb 300 --seconds 0; echo L2-FREED; "
+          "sleep 600")
+    m, text, secs = _nested(ctx, script, l2, timeout=900)
+    check("status=ok" in text, "the data-integrity pass in L2 failed")
+    check(m.get("returned_mb", 0) >= 200, "of 300 MiB freed in L2 only "
+          "%s MiB came back to the host" % m.get("returned_mb"))
+    check(m.get("host_mb_after", 0) <= m.get("host_mb_idle", 0) + 40,
+          "host memory %s MiB after the free, %s MiB before the fill" % (
+              m.get("host_mb_after"), m.get("host_mb_idle")))
+    check("inflate_seconds" in m and m.get("inflated_pages", 0) >= 16384,
+          "inflating to 16384 pages: %s pages, done: %s" % (
+              m.get("inflated_pages"), "inflate_seconds" in m))
+    check("deflate_seconds" in m and m.get("deflated_pages", 0) >= 16384,
+          "deflating: %s pages" % m.get("deflated_pages"))
+    check(m.get("stats_updates", 0) >= 2, "statistics updates: %s" %
+          m.get("stats_updates"))
+    m["freed_mb"] = 300
+    m["l1_total_seconds"] = round(secs, 2)
+    return m
+
+
+@test("hoststub.faults", suite="hoststub")
+def faults(ctx):
+    """The kernel's virtio_mem driver against injected faults: one BUSY
+    (the driver backs off until the config changes again), three NACKs
+    (it retries at once), every ack delayed 200 ms; plugging 256 MiB must
+    still end with device and guest agreeing. Then one ERROR: the driver
+    must give up on the device (it logs "marking device broken") and the
+    device must not have plugged anything more."""
+    _stub_built()
+    script = r"""
+%s &
+pid=$!
+wait_line L2-VMEM-READY 120 || { show_l2; exit 1; }
+ctl '{"cmd":"fault","dev":"vmem","busy":1,"nack":3,"delay_ms":200}'
+t0=$(now)
+ctl '{"cmd":"vmem-set-requested","size":268435456}'
+wait_stat busy 1 60 || { show_l2; exit 1; }
+# BUSY arms a long retry timer; a config change makes the driver try again
+sleep 1
+ctl '{"cmd":"vmem-set-requested","size":268435456}'
+wait_stat plugged_size 268435456 180 || { show_l2; ctl '{"cmd":"stats"}'; exit 1; }
+metric plug_with_faults_seconds $(elapsed $t0)
+wait_line L2-SEES-256M 60 || { show_l2; exit 1; }
+metric nacks $(stat nack)
+metric busy $(stat busy)
+ctl '{"cmd":"fault","dev":"vmem","error":1,"delay_ms":0}'
+ctl '{"cmd":"vmem-set-requested","size":536870912}'
+wait_line "marking device broken" 60 && metric driver_marked_broken 1
+sleep 2
+metric errors $(stat error)
+metric plugged_mb_after_error $(($(stat plugged_size) / 1048576))
+metric faults_injected $(stat faults_injected)
+metric violations $(stat violations)
+ctl '{"cmd":"quit"}'
+wait $pid
+show_l2
+exit 0
+""" % _stub_cmd("--vmem 1G --vmem-block 2M --control /tmp/c.sock", 500)
+    l2 = ("modprobe virtio_mem && echo L2-VMEM-READY; "
+          "m0=$(grep MemTotal /proc/meminfo | awk '{print $2}'); "
+          "until [ $(grep MemTotal /proc/meminfo | awk '{print $2}') -ge "
+          "$((m0 + 262144)) ]; do sleep 0.2; done; echo L2-SEES-256M; "
+          "sleep 600")
+    m, text, secs = _nested(ctx, script, l2, timeout=900)
+    check(m.get("busy") == 1 and m.get("nacks") == 3,
+          "expected 1 BUSY and 3 NACKs answered, got %s and %s" % (
+              m.get("busy"), m.get("nacks")))
+    check(m.get("driver_marked_broken") == 1,
+          "the driver did not give up after ERROR")
+    check(m.get("errors") == 1, "ERROR answers: %s" % m.get("errors"))
+    check(m.get("plugged_mb_after_error") == 256,
+          "%s MiB plugged after the ERROR, 256 before" %
+          m.get("plugged_mb_after_error"))
+    check(m.get("violations") == 0, "violations: %s" % m.get("violations"))
+    m["l1_total_seconds"] = round(secs, 2)
+    return m
+
+
+@test("hoststub.hyperv", suite="hoststub")
+def hyperv(ctx):
+    """host-stub --hyperv: L2 must detect Microsoft Hyper-V with extended
+    hypercalls allowed (privilege bit 20); its hyperv_init() query of the
+    extended capabilities (0x8001) must reach host-stub through
+    KVM_EXIT_HYPERV; and a test-only guest module (until vmdense's
+    hyperv_mem exists) issues GetBootZeroedMemory and cold-discard, hot
+    and cold heat hints on a 2 MiB block it owns: all must succeed and be
+    counted."""
+    _stub_built()
+    ko = _build_guest_module(ctx, "hv_ext_probe", "vmdense_hv_ext_probe.ko")
+    script = r"""
+%s
+rc=$?
+metric stub_status $rc
+hv() { grep -o "\"$1\":[0-9]*" /tmp/stats.json | cut -d: -f2; }
+metric query_capabilities_calls $(hv query_capabilities)
+metric boot_zeroed_calls $(hv get_boot_zeroed_memory)
+metric heat_hint_calls $(hv memory_heat_hint)
+metric cold_discard_pages $(hv cold_discard_pages)
+metric hot_pages $(hv hot_pages)
+metric cold_pages $(hv cold_pages)
+metric zeroed_ranges_reported $(hv zeroed_ranges_reported)
+metric failed_calls $(hv failed_calls)
+show_l2
+exit 0
+""" % _stub_cmd("--hyperv", 300)
+    m, text, secs = _nested(
+        ctx, script, "insmod /vmdense/vmdense_hv_ext_probe.ko; exit 0",
+        l2_files={"vmdense/vmdense_hv_ext_probe.ko": (0o644, ko)})
+    check("L2| Hypervisor detected: Microsoft Hyper-V" in text,
+          "L2 did not detect Hyper-V")
+    flags = re.search(r"L2\| Hyper-V: privilege flags low (0x[0-9a-f]+), "
+                      r"high (0x[0-9a-f]+)", text)
+    check(flags and int(flags.group(2), 16) & (1 << 20),
+          "extended hypercalls not enabled in L2: %s" % (
+              flags.group(0) if flags else "no privilege flags line"))
+    check("hv_ext_probe: cold discard offered" in text,
+          "the guest does not see the cold-discard capability")
+    check(m.get("query_capabilities_calls", 0) >= 1,
+          "no HvExtCallQueryCapabilities reached host-stub")
+    check(m.get("boot_zeroed_calls") == 1 and
+          m.get("zeroed_ranges_reported", 0) >= 1,
+          "GetBootZeroedMemory: %s calls, %s ranges" % (
+              m.get("boot_zeroed_calls"), m.get("zeroed_ranges_reported")))
+    check(m.get("heat_hint_calls") == 3 and
+          m.get("cold_discard_pages") == 512 and
+          m.get("hot_pages") == 512 and m.get("cold_pages") == 16,
+          "heat hints: %s calls, %s/%s/%s pages cold-discard/hot/cold" % (
+              m.get("heat_hint_calls"), m.get("cold_discard_pages"),
+              m.get("hot_pages"), m.get("cold_pages")))
+    for what in ("boot zeroed", "cold discard 2M", "hot 2M",
+                 "cold 16 pages"):
+        check("hv_ext_probe: %s status 0" % what in text,
+              "the guest saw a failure for %s" % what)
+    check(m.get("failed_calls") == 0, "failed hypercalls: %s" %
+          m.get("failed_calls"))
+    check(m.get("stub_status") == 0, "host-stub exited %s" %
+          m.get("stub_status"))
+    m["l1_total_seconds"] = round(secs, 2)
+    return m
+
+
+def _build_guest_module(ctx, name, ko):
+    """Build tests/guest-modules/@name against out/build (copied first:
+    the pinned kbuild writes objects next to the sources); returns @ko's
+    bytes."""
+    src = os.path.join(ROOT, "tests", "guest-modules", name)
+    dst = os.path.join(OUT, "guest-modules", name)
+    kbuild = os.path.join(OUT, "build")
+    if not os.path.exists(os.path.join(kbuild, "Module.symvers")):
+        raise Skip("no kernel build with modules: run make build")
+    os.makedirs(dst, exist_ok=True)
+    for f in os.listdir(src):
+        shutil.copy(os.path.join(src, f), dst)
+    res = subprocess.run(["make", "-s", "-C", os.path.join(OUT,
+                          "linux-source-6.12"), "O=" + kbuild, "M=" + dst,
+                          "modules"], capture_output=True, text=True,
+                         timeout=600)
+    with open(ctx.path("module-build-%s.txt" % name), "w") as f:
+        f.write(res.stdout + res.stderr)
+    check(res.returncode == 0, "building %s failed:\n%s" % (
+        name, (res.stdout + res.stderr)[-2000:]))
+    with open(os.path.join(dst, ko), "rb") as f:
+        return f.read()
+
+
+@test("hoststub.violation", suite="hoststub")
+def violation(ctx):
+    """A guest-side test module reads and writes one word of virtio-mem
+    memory that is not plugged (the region of a 1 GiB device with nothing
+    plugged and no driver loaded): host-stub must catch both accesses,
+    count them and say where, and the guest must go on running."""
+    _stub_built()
+    ko = _build_guest_module(ctx, "vmem_touch", "vmdense_vmem_touch.ko")
+    # 512 MiB of RAM: host-stub puts the device region at 4 GiB
+    addr = (4 << 30) + (64 << 20)
+    script = r"""
+%s &
+pid=$!
+wait_line L2-TOUCHED 120 || { show_l2; exit 1; }
+metric violations $(stat violations)
+metric violation_reads $(stat violation_reads)
+metric violation_writes $(stat violation_writes)
+metric last_violation_gpa $(stat last_violation_gpa)
+metric plugged_size $(stat plugged_size)
+wait_line L2-STILL-ALIVE 60 && metric guest_alive 1
+ctl '{"cmd":"quit"}'
+wait $pid
+show_l2
+exit 0
+""" % _stub_cmd("--vmem 1G --vmem-block 2M --control /tmp/c.sock", 300)
+    l2 = ("insmod /vmdense/vmdense_vmem_touch.ko addr=%d; echo L2-TOUCHED; "
+          "sleep 2; echo L2-STILL-ALIVE; sleep 600" % addr)
+    m, text, secs = _nested(ctx, script, l2, l2_files={
+        "vmdense/vmdense_vmem_touch.ko": (0o644, ko)})
+    check("vmem_touch: read 0x0" in text,
+          "the module did not report reading zeroes from unplugged memory")
+    check(m.get("violation_reads", 0) >= 1 and
+          m.get("violation_writes", 0) >= 1,
+          "violations not caught: %s reads, %s writes" % (
+              m.get("violation_reads"), m.get("violation_writes")))
+    check(m.get("last_violation_gpa") == addr, "last violation at %s, "
+          "the module touched %d" % (m.get("last_violation_gpa"), addr))
+    check(m.get("plugged_size") == 0, "something got plugged")
+    check(m.get("guest_alive") == 1, "L2 did not survive the access")
+    m["l1_total_seconds"] = round(secs, 2)
+    return m
+
+
+# Config lies that leave the requested size alone (those that raise it
+# would make the kernel's driver plug, or retry NACKs forever).
+BAD_CONFIG_KINDS = ["block_not_pow2", "block_too_small", "addr_unaligned",
+                    "region_unaligned", "usable_too_big", "usable_unaligned",
+                    "plugged_too_big", "bad_node"]
+
+
+@test("hoststub.bad_config", suite="hoststub")
+def bad_config(ctx):
+    """Each invalid virtio-mem config host-stub can present, bound to the
+    kernel's virtio_mem in turn (unbind, change the config, bind): which
+    ones the driver refuses is measured (metric refused_<kind>, 1 or 0),
+    the anchor for vmdense's driver, which must refuse all. The guest must
+    survive them all and nothing may get plugged."""
+    _stub_built()
+    kinds = " ".join(BAD_CONFIG_KINDS)
+    script = r"""
+%s &
+pid=$!
+for k in %s; do
+	wait_line "L2-WANT-$k" 120 || { show_l2; exit 1; }
+	ctl "{\"cmd\":\"bad-config\",\"kind\":\"$k\"}"
+done
+wait_line L2-DONE 120 || { show_l2; exit 1; }
+metric plugged_size $(stat plugged_size)
+metric violations $(stat violations)
+ctl '{"cmd":"quit"}'
+wait $pid
+show_l2
+exit 0
+""" % (_stub_cmd("--vmem 1G --vmem-block 2M --control /tmp/c.sock", 500),
+       kinds)
+    l2 = r"""
+D=/sys/bus/virtio/drivers/virtio_mem
+modprobe virtio_mem
+echo virtio0 >$D/unbind
+for k in %s; do
+	echo L2-WANT-$k
+	sleep 5
+	echo virtio0 >$D/bind 2>/dev/null
+	if [ -e $D/virtio0 ]; then
+		echo "L2-RESULT $k bound"
+		echo virtio0 >$D/unbind
+	else
+		echo "L2-RESULT $k refused"
+	fi
+done
+echo L2-DONE
+sleep 600
+""" % kinds
+    m, text, secs = _nested(ctx, script, l2, timeout=900)
+    results = dict(re.findall(r"L2\| L2-RESULT (\S+) (bound|refused)",
+                              text))
+    check(set(results) == set(BAD_CONFIG_KINDS),
+          "results only for %s" % sorted(results))
+    for k, r in results.items():
+        m["refused_" + k] = 1 if r == "refused" else 0
+    check(m.get("plugged_size") == 0, "plugged: %s" % m.get("plugged_size"))
+    check(m.get("violations") == 0, "violations: %s" % m.get("violations"))
+    m["l1_total_seconds"] = round(secs, 2)
+    return m
