@@ -126,7 +126,7 @@ exit 0
     l2 = L2_COUNTERS + r"""
 modprobe vmdense_hyperv && echo L2-HV-READY
 settle
-/vmdense/integrity --mb 1024 --churn 0 --seconds 100000 --interval-ms 1000 \
+/vmdense/integrity --mb 1024 --churn 0 --seconds 100000 --interval-ms 1000 --verbose \
 	>/tmp/i.out 2>&1 &
 ipid=$!
 until grep -q round /tmp/i.out; do sleep 0.5; done
