@@ -14,15 +14,17 @@
 
 static unsigned int cold_type;
 
-/* One call over @n prepared ranges; returns the pages the host took. */
-static int cold_call(unsigned int n, unsigned long *done)
+/*
+ * One heat-hint call of @type over @n ranges prepared in the input page
+ * (call_lock held); *@done is the pages the host took.
+ */
+int hv_mem_heat_call(unsigned int type, unsigned int n, unsigned long *done)
 {
 	union hv_gpa_page_range *r = hv_mem.in + sizeof(u64);
 	unsigned int i, comp;
 	u64 status;
 
-	*(u64 *)hv_mem.in = cold_type;
-	atomic_long_inc(&hv_mem.cnt.cold_calls);
+	*(u64 *)hv_mem.in = type;
 	/* the helper repeats the call itself while reps remain */
 	status = hv_do_rep_hypercall(HV_EXT_CALL_MEMORY_HEAT_HINT, n, 0,
 				     hv_mem.in, NULL);
@@ -65,7 +67,8 @@ static int cold_report(struct hinting_consumer *hc, struct scatterlist *sgl,
 			pfn += used;
 			nr -= used;
 			if (n == HV_MEM_RANGES_MAX) {
-				ret = cold_call(n, &done);
+				atomic_long_inc(&hv_mem.cnt.cold_calls);
+				ret = hv_mem_heat_call(cold_type, n, &done);
 				acked += done;
 				n = 0;
 			}
@@ -74,7 +77,8 @@ static int cold_report(struct hinting_consumer *hc, struct scatterlist *sgl,
 			break;
 	}
 	if (n && !ret) {
-		ret = cold_call(n, &done);
+		atomic_long_inc(&hv_mem.cnt.cold_calls);
+		ret = hv_mem_heat_call(cold_type, n, &done);
 		acked += done;
 	}
 	mutex_unlock(&hv_mem.call_lock);

@@ -27,6 +27,9 @@ struct hv_mem_counters {
 	atomic_long_t cold_pages;	/* base pages the host acknowledged */
 	atomic_long_t cold_failed;	/* base pages of failed reports */
 	atomic_long_t cold_partial;	/* calls that stopped part way */
+	atomic_long_t hot_calls;	/* hot heat-hint calls */
+	atomic_long_t hot_pages;	/* base pages the host prefaulted */
+	atomic_long_t hot_failed;	/* base pages of failed hot hints */
 	atomic_long_t zeroed_ranges;	/* ranges GetBootZeroedMemory named */
 	atomic_long_t zeroed_pages;	/* pages in those ranges */
 	atomic_long_t known_zero_pages;	/* made known-zero from them */
@@ -52,8 +55,12 @@ unsigned int hv_mem_fill_ranges(union hv_gpa_page_range *r,
 unsigned long hv_mem_range_pages(union hv_gpa_page_range r);
 
 /* cold.c */
+int hv_mem_heat_call(unsigned int type, unsigned int n, unsigned long *done);
 int hv_mem_cold_start(void);
 void hv_mem_cold_stop(void);
+
+/* hot.c */
+int hv_mem_hot_hint(unsigned long pfn, unsigned long nr);
 
 /* boot_zeroed.c */
 int hv_mem_boot_zeroed(void);

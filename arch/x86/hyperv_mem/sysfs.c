@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * /sys/kernel/vmdense_hyperv: what the host offered and what was done
- * with it; read-only, one number per file.
+ * with it, one number per file; hot_hint is the one writable file.
  */
 #include <linux/kobject.h>
 #include <linux/sysfs.h>
@@ -28,6 +28,20 @@ static ssize_t boot_zeroed_status_show(struct kobject *k,
 	return sysfs_emit(buf, "%d\n", hv_mem.zeroed_err);
 }
 
+/* "PFN PAGES" (decimal or 0x-hex): ask the host to back that range now */
+static ssize_t hot_hint_store(struct kobject *k, struct kobj_attribute *a,
+			      const char *buf, size_t count)
+{
+	unsigned long pfn, nr;
+	char extra;
+	int ret;
+
+	if (sscanf(buf, "%li %li %c", &pfn, &nr, &extra) != 2)
+		return -EINVAL;
+	ret = hv_mem_hot_hint(pfn, nr);
+	return ret ? ret : count;
+}
+
 #define CNT(_name)							\
 static ssize_t _name##_show(struct kobject *k, struct kobj_attribute *a,\
 			    char *buf)					\
@@ -41,10 +55,14 @@ CNT(cold_calls);
 CNT(cold_pages);
 CNT(cold_failed);
 CNT(cold_partial);
+CNT(hot_calls);
+CNT(hot_pages);
+CNT(hot_failed);
 CNT(zeroed_ranges);
 CNT(zeroed_pages);
 CNT(known_zero_pages);
 static struct kobj_attribute attr_capabilities = __ATTR_RO(capabilities);
+static struct kobj_attribute attr_hot_hint = __ATTR_WO(hot_hint);
 static struct kobj_attribute attr_cold_hints_active =
 	__ATTR_RO(cold_hints_active);
 static struct kobj_attribute attr_boot_zeroed_status =
@@ -58,6 +76,10 @@ static struct attribute *hv_mem_attrs[] = {
 	&attr_cold_pages.attr,
 	&attr_cold_failed.attr,
 	&attr_cold_partial.attr,
+	&attr_hot_hint.attr,
+	&attr_hot_calls.attr,
+	&attr_hot_pages.attr,
+	&attr_hot_failed.attr,
 	&attr_zeroed_ranges.attr,
 	&attr_zeroed_pages.attr,
 	&attr_known_zero_pages.attr,
