@@ -28,4 +28,12 @@ struct hinting_consumer {
 int hinting_register(struct hinting_consumer *hc);
 void hinting_unregister(struct hinting_consumer *hc);
 
+/*
+ * Known-zero memory, for drivers that learn from the host which pages read
+ * zero: begin tracking first (once per boot), then ask the host, then add
+ * each range it named. See known_zero.c.
+ */
+int hinting_known_zero_begin(void);
+unsigned long hinting_known_zero_add(unsigned long pfn, unsigned long nr);
+
 #endif /* _MM_HINTING_HINTING_H */

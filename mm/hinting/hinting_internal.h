@@ -85,6 +85,11 @@ extern struct hinting_consumer *hinting_consumer;
 extern atomic_t hinting_leaving;
 void hinting_update_key(void);
 
+/* known_zero.c */
+unsigned long hinting_zeroing_skipped(void);
+unsigned long hinting_zeroing_done(void);
+unsigned long hinting_known_zero_marked(void);
+
 /* sysfs.c */
 int hinting_parse_knob(const char *buf, unsigned int min, unsigned int max,
 		       unsigned int *val);

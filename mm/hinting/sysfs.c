@@ -154,6 +154,17 @@ STAT(reported_pages);
 STAT(failed);
 STAT(batches);
 STAT(zone_lock_acquisitions);
+#define KZ_STAT(_name, _fn)						\
+static ssize_t _name##_show(struct kobject *k, struct kobj_attribute *a,\
+			    char *buf)					\
+{									\
+	return emit_ulong(buf, _fn());					\
+}									\
+static struct kobj_attribute stat_##_name = __ATTR_RO(_name)
+
+KZ_STAT(zeroing_skipped_pages, hinting_zeroing_skipped);
+KZ_STAT(zeroing_done_pages, hinting_zeroing_done);
+KZ_STAT(known_zero_marked_pages, hinting_known_zero_marked);
 static struct kobj_attribute stat_captured = __ATTR_RO(captured);
 static struct kobj_attribute stat_dropped = __ATTR_RO(dropped);
 static struct kobj_attribute stat_reported_bytes = __ATTR_RO(reported_bytes);
@@ -168,6 +179,9 @@ static struct attribute *stat_attrs[] = {
 	&stat_failed.attr,
 	&stat_batches.attr,
 	&stat_zone_lock_acquisitions.attr,
+	&stat_zeroing_skipped_pages.attr,
+	&stat_zeroing_done_pages.attr,
+	&stat_known_zero_marked_pages.attr,
 	NULL,
 };
 

@@ -7,3 +7,4 @@ from . import hinting  # noqa: F401
 from . import bench_smoke  # noqa: F401
 from . import virtio_mem  # noqa: F401
 from . import hoststub  # noqa: F401
+from . import hyperv  # noqa: F401

@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests of known-zero tracking on a private map of made-up pfns:
+ * only pages that were pristine and named zero by the host skip clearing,
+ * once; anything else, and any partly known block, is cleared.
+ */
+#include <kunit/test.h>
+#include <linux/bitmap.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+
+#include "known_zero.h"
+
+#define KZ_PFNS	1024
+
+static int kz_test_init(struct kunit *test)
+{
+	struct kz_map *m = kunit_kzalloc(test, sizeof(*m), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	m->nr_pfns = KZ_PFNS;
+	m->pristine = kunit_kcalloc(test, BITS_TO_LONGS(KZ_PFNS),
+				    sizeof(long), GFP_KERNEL);
+	m->zero = kunit_kcalloc(test, BITS_TO_LONGS(KZ_PFNS), sizeof(long),
+				GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, m->pristine);
+	KUNIT_ASSERT_NOT_NULL(test, m->zero);
+	test->priv = m;
+	return 0;
+}
+
+/* A host range alone never makes a page zero: it may have been written. */
+static void test_zero_needs_pristine(struct kunit *test)
+{
+	struct kz_map *m = test->priv;
+
+	KUNIT_EXPECT_EQ(test, kz_add_zero(m, 10, 4), 0UL);
+	KUNIT_EXPECT_FALSE(test, kz_take(m, 10, 1, true));
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&m->done), 1L);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&m->skipped), 0L);
+}
+
+/* Pristine without a host guarantee is not zero either. */
+static void test_pristine_alone(struct kunit *test)
+{
+	struct kz_map *m = test->priv;
+
+	kz_mark_pristine(m, 0, 64);
+	KUNIT_EXPECT_FALSE(test, kz_take(m, 5, 1, true));
+}
+
+/* Known-zero skips clearing exactly once: allocation consumes it. */
+static void test_skip_once(struct kunit *test)
+{
+	struct kz_map *m = test->priv;
+
+	kz_mark_pristine(m, 0, 64);
+	KUNIT_EXPECT_EQ(test, kz_add_zero(m, 0, 64), 64UL);
+	KUNIT_EXPECT_TRUE(test, kz_take(m, 8, 8, true));
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&m->skipped), 8L);
+	/* freed and allocated again: it may hold data now */
+	KUNIT_EXPECT_FALSE(test, kz_take(m, 8, 8, true));
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&m->done), 8L);
+}
+
+/* A host range named after allocation does not bring a page back. */
+static void test_add_after_alloc(struct kunit *test)
+{
+	struct kz_map *m = test->priv;
+
+	kz_mark_pristine(m, 0, 16);
+	KUNIT_EXPECT_FALSE(test, kz_take(m, 3, 1, false));
+	KUNIT_EXPECT_EQ(test, kz_add_zero(m, 0, 16), 15UL);
+	KUNIT_EXPECT_FALSE(test, kz_take(m, 3, 1, true));
+	KUNIT_EXPECT_TRUE(test, kz_take(m, 4, 1, true));
+}
+
+/* An allocation that does not clear still consumes the state. */
+static void test_no_init_consumes(struct kunit *test)
+{
+	struct kz_map *m = test->priv;
+
+	kz_mark_pristine(m, 0, 4);
+	kz_add_zero(m, 0, 4);
+	KUNIT_EXPECT_FALSE(test, kz_take(m, 0, 4, false));
+	KUNIT_EXPECT_FALSE(test, kz_take(m, 0, 4, true));
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&m->skipped), 0L);
+	KUNIT_EXPECT_TRUE(test, bitmap_empty(m->zero, KZ_PFNS));
+	KUNIT_EXPECT_TRUE(test, bitmap_empty(m->pristine, KZ_PFNS));
+}
+
+/* A block only partly known-zero is cleared whole, and forgotten whole. */
+static void test_partial_block(struct kunit *test)
+{
+	struct kz_map *m = test->priv;
+
+	kz_mark_pristine(m, 32, 16);
+	kz_add_zero(m, 32, 15);
+	KUNIT_EXPECT_FALSE(test, kz_take(m, 32, 16, true));
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&m->done), 16L);
+	KUNIT_EXPECT_TRUE(test, bitmap_empty(m->zero, KZ_PFNS));
+}
+
+/* Beyond the tracked pfns (hot-added memory) nothing is known. */
+static void test_out_of_range(struct kunit *test)
+{
+	struct kz_map *m = test->priv;
+
+	kz_mark_pristine(m, KZ_PFNS - 2, 8);
+	KUNIT_EXPECT_EQ(test, kz_add_zero(m, KZ_PFNS - 2, 8), 2UL);
+	KUNIT_EXPECT_FALSE(test, kz_take(m, KZ_PFNS - 2, 4, true));
+	KUNIT_EXPECT_FALSE(test, kz_take(m, KZ_PFNS + 100, 1, true));
+	KUNIT_EXPECT_EQ(test, kz_add_zero(m, KZ_PFNS + 5, 1), 0UL);
+}
+
+/* Offlined memory forgets everything. */
+static void test_forget(struct kunit *test)
+{
+	struct kz_map *m = test->priv;
+
+	kz_mark_pristine(m, 0, 128);
+	kz_add_zero(m, 0, 128);
+	kz_forget(m, 64, 64);
+	KUNIT_EXPECT_FALSE(test, kz_take(m, 64, 1, true));
+	KUNIT_EXPECT_TRUE(test, kz_take(m, 63, 1, true));
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&m->marked), 128L);
+}
+
+/* Each page is counted once however often the host names it. */
+static void test_marked_once(struct kunit *test)
+{
+	struct kz_map *m = test->priv;
+
+	kz_mark_pristine(m, 0, 8);
+	KUNIT_EXPECT_EQ(test, kz_add_zero(m, 0, 8), 8UL);
+	KUNIT_EXPECT_EQ(test, kz_add_zero(m, 4, 8), 0UL);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&m->marked), 8L);
+}
+
+static struct kunit_case kz_cases[] = {
+	KUNIT_CASE(test_zero_needs_pristine),
+	KUNIT_CASE(test_pristine_alone),
+	KUNIT_CASE(test_skip_once),
+	KUNIT_CASE(test_add_after_alloc),
+	KUNIT_CASE(test_no_init_consumes),
+	KUNIT_CASE(test_partial_block),
+	KUNIT_CASE(test_out_of_range),
+	KUNIT_CASE(test_forget),
+	KUNIT_CASE(test_marked_once),
+	{}
+};
+
+static struct kunit_suite kz_suite = {
+	.name = "mm_hinting_known_zero",
+	.init = kz_test_init,
+	.test_cases = kz_cases,
+};
+
+kunit_test_suite(kz_suite);
+
+MODULE_DESCRIPTION("KUnit tests of known-zero tracking");
+MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
