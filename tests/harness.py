@@ -40,9 +40,9 @@ def all_tests():
 class Context:
     """What a test gets: where to write, and a way to print progress."""
 
-    def __init__(self, name):
+    def __init__(self, name, logdir=None):
         self.name = name
-        self.logdir = os.path.join(OUT, "logs", name)
+        self.logdir = logdir or os.path.join(OUT, "logs", name)
         os.makedirs(self.logdir, exist_ok=True)
 
     def log(self, msg):

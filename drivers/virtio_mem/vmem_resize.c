@@ -245,6 +245,29 @@ int vmem_grow(struct vmem_dev *vm, u64 size)
 	return busy ? -EBUSY : -ENOSPC;
 }
 
+/*
+ * The topmost run of plugged sub-blocks of @unit below *@end, at most
+ * @limit long (limit >= 1): moves *@end down to the run's end and returns
+ * its first sub-block. False when nothing below *@end is plugged.
+ */
+static bool vmem_top_plugged_run(struct vmem_dev *vm, unsigned long unit,
+				 unsigned int *end, unsigned long limit,
+				 unsigned int *first)
+{
+	unsigned int e = *end, f;
+
+	while (e && !vmem_sb_is_plugged(vm, unit, e - 1))
+		e--;
+	*end = e;
+	if (!e)
+		return false;
+	f = e - 1;
+	while (f && vmem_sb_is_plugged(vm, unit, f - 1) && e - f < limit)
+		f--;
+	*first = f;
+	return true;
+}
+
 /* Unplug the highest plugged sub-blocks of a unit Linux does not use. */
 static int vmem_shrink_unused(struct vmem_dev *vm, unsigned long unit,
 			      unsigned long *need)
@@ -256,14 +279,10 @@ static int vmem_shrink_unused(struct vmem_dev *vm, unsigned long unit,
 	while (*need && end) {
 		unsigned int first;
 
-		while (end && !vmem_sb_is_plugged(vm, unit, end - 1))
-			end--;
-		if (!end)
+		if (!vmem_top_plugged_run(vm, unit, &end,
+					  min_t(unsigned long, *need, max),
+					  &first))
 			break;
-		first = end - 1;
-		while (first && vmem_sb_is_plugged(vm, unit, first - 1) &&
-		       end - first < min_t(unsigned long, *need, max))
-			first--;
 		rc = vmem_errno(vmem_unplug(vm, vmem_sb_addr(vm, unit, first),
 					    (u64)(end - first) * vm->sb_size));
 		if (rc)
@@ -345,14 +364,10 @@ static int vmem_shrink_online(struct vmem_dev *vm, unsigned long unit,
 			atomic64_inc(&vm->stats.reserve_stops);
 			return -ENOMEM;
 		}
-		while (end && !vmem_sb_is_plugged(vm, unit, end - 1))
-			end--;
-		if (!end)
+		if (!vmem_top_plugged_run(vm, unit, &end,
+					  min3(*need, room, (unsigned long)max),
+					  &first))
 			break;
-		first = end - 1;
-		while (first && vmem_sb_is_plugged(vm, unit, first - 1) &&
-		       end - first < min3(*need, room, (unsigned long)max))
-			first--;
 		rc = vmem_unplug_online_run(vm, unit, first, end - first);
 		if (!rc) {
 			*need -= end - first;

@@ -17,6 +17,7 @@
  * start of tracking until that allocation, and the host call came after.
  */
 #include <linux/bitops.h>
+#include <linux/bitmap.h>
 #include <linux/export.h>
 #include <linux/minmax.h>
 #include <kunit/visibility.h>
@@ -74,16 +75,28 @@ EXPORT_SYMBOL_IF_KUNIT(kz_add_zero);
 bool kz_take(struct kz_map *m, unsigned long pfn, unsigned long nr,
 	     bool init)
 {
-	unsigned long i, tracked = kz_clip(m, pfn, nr);
-	bool all = tracked == nr;
+	unsigned long i, end = pfn + kz_clip(m, pfn, nr);
+	bool all = end - pfn == nr;
 
-	for (i = pfn; i < pfn + tracked; i++) {
-		/* both are value-returning atomics: fully ordered */
-		bool p = test_and_clear_bit(i, m->pristine);
-		bool z = test_and_clear_bit(i, m->zero);
+	/*
+	 * This runs on every allocation. Pristine bits are only cleared once
+	 * tracking has begun, so most allocations find none: a plain scan
+	 * word by word spares them the atomics. Nothing sets a bit of a page
+	 * being allocated (marking takes free blocks under the zone lock),
+	 * and a zero bit without its pristine bit is never trusted, so it
+	 * may stay.
+	 */
+	if (find_next_bit(m->pristine, end, pfn) >= end) {
+		all = false;
+	} else {
+		for (i = pfn; i < end; i++) {
+			/* both are value-returning atomics: fully ordered */
+			bool p = test_and_clear_bit(i, m->pristine);
+			bool z = test_and_clear_bit(i, m->zero);
 
-		if (!p || !z)
-			all = false;
+			if (!p || !z)
+				all = false;
+		}
 	}
 	if (!init)
 		return false;

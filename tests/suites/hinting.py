@@ -24,11 +24,6 @@ KNOBS = ("enabled", "min_order", "wake_threshold", "report_threshold",
 STATS = ("captured", "dropped", "stale", "isolated", "reported_pages",
          "reported_bytes", "failed", "batches", "zone_lock_acquisitions")
 
-def check_serial(path):
-    """No kernel warning, BUG or lockdep report in a serial log."""
-    check_serial_clean(path)
-
-
 def keep_logs(ctx, tag):
     """balloon_return writes fixed names; keep one set per driver."""
     for name in ("serial.log", "host-memory.tsv"):
@@ -76,7 +71,7 @@ def side_by_side(ctx, body):
         ctx.log("--- %s (%s)" % (tag, mod))
         res[tag] = body(ctx, mod, drv, tag)
         keep_logs(ctx, tag)
-        check_serial(ctx.path("serial-%s.log" % tag))
+        check_serial_clean(ctx.path("serial-%s.log" % tag))
     return res["ours"], res["upstream"]
 
 
@@ -169,7 +164,7 @@ def integrity(ctx):
         check("rc=0" in out, "the checker failed:\n%s" % out[-800:])
         check(delta["reported_pages"] > 0 and delta["batches"] > 0,
               "nothing was reported during the run: %s" % delta)
-    check_serial(ctx.path("serial.log"))
+    check_serial_clean(ctx.path("serial.log"))
     check("invoked oom-killer" not in open(ctx.path("serial.log")).read(),
           "the workload ran out of memory (see serial.log)")
     return {"corrupt_bytes": corrupt,
@@ -226,7 +221,7 @@ def sysfs(ctx):
             rc, _ = vm.run("echo 0 >%s/stats/%s" % (SYSFS, name),
                            check=False)
             check(rc != 0, "stats/%s is writable" % name)
-    check_serial(ctx.path("serial.log"))
+    check_serial_clean(ctx.path("serial.log"))
     return {"writes_checked": checked, "stats_files": len(STATS)}
 
 
@@ -259,7 +254,7 @@ def balloon_inflate(ctx):
               % (total2, total0))
         ctx.log("inflated 1 GiB in %.1f s, deflated in %.1f s" % (
             inflate_s, deflate_s))
-    check_serial(ctx.path("serial.log"))
+    check_serial_clean(ctx.path("serial.log"))
     return {"inflate_seconds": round(inflate_s, 2),
             "deflate_seconds": round(deflate_s, 2),
             "memtotal_kb_inflated": total1, "memtotal_kb": total0}
@@ -321,7 +316,7 @@ def host_no_ack(ctx):
         check("corrupt_bytes=0 " in out and "rc=0" in out,
               "the checker failed:\n%s" % out[-800:])
         check(st["failed"] > 0, "no report failed: %s" % st)
-    check_serial(ctx.path("serial.log"))
+    check_serial_clean(ctx.path("serial.log"))
     return {"failed_pages": st["failed"], "memfree_kb_before": total0,
             "memfree_kb_after": free1}
 
@@ -353,7 +348,7 @@ def unload_during_reports(ctx):
             cycles, st, free0, free1))
         check("corrupt_bytes=0 " in out, "data corrupted:\n%s" % out[-800:])
         check(st["batches"] > 0, "nothing was reported: %s" % st)
-    check_serial(ctx.path("serial.log"))
+    check_serial_clean(ctx.path("serial.log"))
     # MemFree is a metric only: per-CPU page lists hold tens of MiB after
     # such a workload even without hinting; lost pages show in the stats
     return {"cycles": cycles, "batches": st["batches"],
@@ -397,7 +392,7 @@ def memory_unplug(ctx):
               % (total1, total0))
         check(st["batches"] > before["batches"],
               "nothing was reported while unplugging: %s" % st)
-    check_serial(ctx.path("serial.log"))
+    check_serial_clean(ctx.path("serial.log"))
     return {"unplug_seconds": round(secs, 2), "batches": st["batches"],
             "stale": st["stale"]}
 
@@ -433,5 +428,5 @@ def cpu_hotplug(ctx):
         check(reported >= 100 << 20, "only %d bytes reported" % reported)
         check("corrupt_bytes=0 " in vm.sh("cat /tmp/integ.out"),
               "the checker failed")
-    check_serial(ctx.path("serial.log"))
+    check_serial_clean(ctx.path("serial.log"))
     return {"reported_mb": round(reported / 2**20, 1)}

@@ -103,6 +103,15 @@ def _nested(ctx, l1_script, l2_cmd, timeout=600, l2_files=None):
     return metrics, text, secs
 
 
+def _nested_driver(ctx, module, script, l2, timeout=900):
+    """_nested() for one of the two drivers a test runs side by side: the
+    L1 serial log is kept as serial-<module>.log so the second run does
+    not overwrite the first's."""
+    res = _nested(ctx, script, l2, timeout=timeout)
+    shutil.copy(ctx.path("serial.log"), ctx.path("serial-%s.log" % module))
+    return res
+
+
 def _stub_cmd(extra, timeout):
     return ("$S --kernel /vmdense/bzImage --initrd /vmdense/l2.cpio.gz "
             "--mem 512M --smp 2 --append '%s' --console /tmp/l2.log "
@@ -200,8 +209,7 @@ exit 0
           "900000 ]; do sleep 0.2; done; "
           "/vmdense/integrity --mb 400 --seconds 0; echo L2-FILLED; "
           "sleep 600" % module)
-    m, text, secs = _nested(ctx, script, l2, timeout=900)
-    shutil.copy(ctx.path("serial.log"), ctx.path("serial-%s.log" % module))
+    m, text, secs = _nested_driver(ctx, module, script, l2)
     check("status=ok" in text, "%s: the data-integrity pass in L2 failed"
           % module)
     check(m.get("host_mb_plugged", 0) >= 200,
@@ -283,8 +291,7 @@ exit 0
     l2 = ("modprobe %s && echo L2-BALLOON-READY; sleep 10; "
           "/vmdense/integrity --mb 300 --seconds 0; echo L2-FREED; "
           "sleep 600" % module)
-    m, text, secs = _nested(ctx, script, l2, timeout=900)
-    shutil.copy(ctx.path("serial.log"), ctx.path("serial-%s.log" % module))
+    m, text, secs = _nested_driver(ctx, module, script, l2)
     check("status=ok" in text, "%s: the data-integrity pass in L2 failed"
           % module)
     check(m.get("returned_mb", 0) >= 200, "%s: of 300 MiB freed in L2 "
@@ -369,8 +376,7 @@ exit 0
           "until [ $(grep MemTotal /proc/meminfo | awk '{print $2}') -ge "
           "$((m0 + 262144)) ]; do sleep 0.2; done; echo L2-SEES-256M; "
           "sleep 600" % module)
-    m, text, secs = _nested(ctx, script, l2, timeout=900)
-    shutil.copy(ctx.path("serial.log"), ctx.path("serial-%s.log" % module))
+    m, text, secs = _nested_driver(ctx, module, script, l2)
     check(m.get("busy") == 1 and m.get("nacks") == 3,
           "%s: expected 1 BUSY and 3 NACKs answered, got %s and %s" % (
               module, m.get("busy"), m.get("nacks")))
@@ -590,8 +596,7 @@ dmesg | grep -i -E "virtio_mem|warn" | sed 's/^/L2-DMESG /'
 echo L2-DONE
 sleep 600
 """ % (module, module, kinds)
-    m, text, secs = _nested(ctx, script, l2, timeout=900)
-    shutil.copy(ctx.path("serial.log"), ctx.path("serial-%s.log" % module))
+    m, text, secs = _nested_driver(ctx, module, script, l2)
     results = dict(re.findall(r"L2\| L2-RESULT (\S+) (bound|refused)",
                               text))
     check(set(results) == set(BAD_CONFIG_KINDS),
