@@ -29,11 +29,23 @@ ctl() { $S ctl /tmp/c.sock "$1"; }
 stat() { ctl '{"cmd":"stats"}' | grep -o "\"$1\":[0-9]*" | head -1 | cut -d: -f2; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%%.3f", b - a }'; }
 # (an until loop's status is its body's last: hence the explicit returns)
+# A stub that is gone ($pid, when the script set it) ends the wait at once
+# and says why, rather than after the full timeout.
 wait_line() { i=0; until grep -q "$1" /tmp/l2.log 2>/dev/null; do
-	sleep 0.2; i=$((i + 1)); [ $i -gt $(($2 * 5)) ] && return 1; done
-	return 0; }
+	if [ -n "$pid" ] && ! kill -0 $pid 2>/dev/null; then
+		wait $pid; why="host-stub exited ($?) waiting for $1"
+		return 1; fi
+	sleep 0.2; i=$((i + 1)); if [ $i -gt $(($2 * 5)) ]; then
+		why="no '$1' from L2 in $2 s"; return 1; fi
+	done; return 0; }
+# Give up: the end of the L2 console, then what L1 knows (its kernel log
+# shows OOM kills and segfaults) and the stub's last statistics.
+die_l2() { show_l2 | tail -40; echo "L1: ${why:-L2 failed}"
+	dmesg | tail -12 | sed 's/^/L1-DMESG| /'
+	[ -S /tmp/c.sock ] && ctl '{"cmd":"stats"}' | cut -c1-500; exit 1; }
 wait_stat() { i=0; until [ "$(stat $1)" = "$2" ]; do
-	sleep 0.1; i=$((i + 1)); [ $i -gt $(($3 * 10)) ] && return 1; done
+	sleep 0.1; i=$((i + 1)); if [ $i -gt $(($3 * 10)) ]; then
+		why="$1 not $2 after $3 s"; return 1; fi; done
 	return 0; }
 metric() { echo "METRIC $1 $2"; }
 show_l2() { sed 's/VMDENSE-EXIT/L2-EXIT/; s/^/L2| /' /tmp/l2.log; }
@@ -96,7 +108,7 @@ def _nested(ctx, l1_script, l2_cmd, timeout=600, l2_files=None):
     if "HOSTSTUB-NO-KVM" in text:
         raise Skip("L1 has no /dev/kvm (no SVM/VMX in the L1 CPU)")
     check(status == 0, "L1 script failed with status %d:\n%s" % (
-        status, "\n".join(text.splitlines()[-40:])))
+        status, "\n".join(text.splitlines()[-70:])))
     metrics = {"l1_restarts": restarts}
     for k, v in re.findall(r"^METRIC (\S+) (\S+)", text, re.M):
         metrics[k] = float(v) if "." in v else int(v)
@@ -182,17 +194,17 @@ def _virtio_mem_run(ctx, module):
     script = r"""
 %s &
 pid=$!
-wait_line L2-VMEM-READY 120 || { show_l2; exit 1; }
+wait_line L2-VMEM-READY 120 || die_l2
 t0=$(now)
 ctl '{"cmd":"vmem-set-requested","size":536870912}'
-wait_stat plugged_size 536870912 120 || { show_l2; exit 1; }
+wait_stat plugged_size 536870912 120 || die_l2
 metric plug_seconds $(elapsed $t0)
 ctl '{"cmd":"stats"}' >/tmp/plugged.json
-wait_line L2-FILLED 180 || { show_l2; exit 1; }
+wait_line L2-FILLED 180 || die_l2
 metric host_mb_plugged $(($(stat memfd_allocated_bytes) / 1048576))
 t0=$(now)
 ctl '{"cmd":"vmem-set-requested","size":0}'
-wait_stat plugged_size 0 180 || { show_l2; ctl '{"cmd":"stats"}'; exit 1; }
+wait_stat plugged_size 0 180 || die_l2
 metric unplug_seconds $(elapsed $t0)
 metric host_mb_after $(($(stat memfd_allocated_bytes) / 1048576))
 metric violations $(stat violations)
@@ -244,7 +256,7 @@ def _balloon_run(ctx, module):
     script = r"""
 %s &
 pid=$!
-wait_line L2-BALLOON-READY 120 || { show_l2; exit 1; }
+wait_line L2-BALLOON-READY 120 || die_l2
 sleep 5
 idle=$(stat ram_allocated_bytes)
 metric host_mb_idle $((idle / 1048576))
@@ -262,7 +274,7 @@ while [ $same -lt 20 ] && [ $i -lt 450 ]; do
 	if [ $cur -lt $((last - 1048576)) ]; then last=$cur; same=0;
 		t1=$(elapsed $t0); else same=$((same + 1)); fi
 done
-[ -n "$freed" ] || { show_l2; exit 1; }
+[ -n "$freed" ] || die_l2
 metric host_mb_peak $((peak / 1048576))
 metric host_mb_after $((last / 1048576))
 metric returned_mb $(((peak - last) / 1048576))
@@ -345,17 +357,17 @@ def _faults_run(ctx, module):
     script = r"""
 %s &
 pid=$!
-wait_line L2-VMEM-READY 120 || { show_l2; exit 1; }
+wait_line L2-VMEM-READY 120 || die_l2
 ctl '{"cmd":"fault","dev":"vmem","busy":1,"nack":3,"delay_ms":200}'
 t0=$(now)
 ctl '{"cmd":"vmem-set-requested","size":268435456}'
-wait_stat busy 1 60 || { show_l2; exit 1; }
+wait_stat busy 1 60 || die_l2
 # BUSY may arm a long retry timer; a config change makes a driver try again
 sleep 1
 ctl '{"cmd":"vmem-set-requested","size":268435456}'
-wait_stat plugged_size 268435456 180 || { show_l2; ctl '{"cmd":"stats"}'; exit 1; }
+wait_stat plugged_size 268435456 180 || die_l2
 metric plug_with_faults_seconds $(elapsed $t0)
-wait_line L2-SEES-256M 60 || { show_l2; exit 1; }
+wait_line L2-SEES-256M 60 || die_l2
 metric nacks $(stat nack)
 metric busy $(stat busy)
 ctl '{"cmd":"fault","dev":"vmem","error":1,"delay_ms":0}'
@@ -515,7 +527,7 @@ def violation(ctx):
     script = r"""
 %s &
 pid=$!
-wait_line L2-TOUCHED 120 || { show_l2; exit 1; }
+wait_line L2-TOUCHED 120 || die_l2
 metric violations $(stat violations)
 metric violation_reads $(stat violation_reads)
 metric violation_writes $(stat violation_writes)
@@ -561,10 +573,10 @@ def _bad_config_run(ctx, module):
 %s &
 pid=$!
 for k in %s; do
-	wait_line "L2-WANT-$k" 120 || { show_l2; exit 1; }
+	wait_line "L2-WANT-$k" 120 || die_l2
 	ctl "{\"cmd\":\"bad-config\",\"kind\":\"$k\"}"
 done
-wait_line L2-DONE 120 || { show_l2; exit 1; }
+wait_line L2-DONE 120 || die_l2
 metric plugged_size $(stat plugged_size)
 metric violations $(stat violations)
 ctl '{"cmd":"quit"}'

@@ -98,10 +98,10 @@ def cold_hints(ctx):
     script = r"""
 %s &
 pid=$!
-wait_line L2-HV-READY 180 || { show_l2; exit 1; }
-wait_line L2-FILLED 300 || { show_l2; exit 1; }
+wait_line L2-HV-READY 180 || die_l2
+wait_line L2-FILLED 300 || die_l2
 peak=$(stat ram_allocated_bytes)
-wait_line L2-FREED 300 || { show_l2; exit 1; }
+wait_line L2-FREED 300 || die_l2
 t0=$(now)
 # until no drop for 4 s (max 120 s)
 last=$(stat ram_allocated_bytes); same=0; i=0; t1=0
@@ -110,7 +110,7 @@ while [ $same -lt 20 ] && [ $i -lt 600 ]; do
 	if [ $cur -lt $((last - 1048576)) ]; then last=$cur; same=0;
 		t1=$(elapsed $t0); else same=$((same + 1)); fi
 done
-wait_line L2-SETTLED 120 || { show_l2; exit 1; }
+wait_line L2-SETTLED 120 || die_l2
 metric host_mb_peak $((peak / 1048576))
 metric host_mb_after $((last / 1048576))
 metric returned_mb $(((peak - last) / 1048576))
@@ -126,10 +126,14 @@ exit 0
     l2 = L2_COUNTERS + r"""
 modprobe vmdense_hyperv && echo L2-HV-READY
 settle
+echo "L2-SETTLE cold_pages=$(cat %(hv)s/cold_pages)"
 /vmdense/integrity --mb 1024 --churn 0 --seconds 100000 --interval-ms 1000 --verbose \
 	>/tmp/i.out 2>&1 &
 ipid=$!
-until grep -q round /tmp/i.out; do sleep 0.5; done
+echo L2-FILLING
+until grep -q round /tmp/i.out; do
+	[ -d /proc/$ipid ] || { cat /tmp/i.out; echo L2-CHECKER-DIED; exit 1; }
+	sleep 0.5; done
 echo L2-FILLED
 sleep 2
 kill $ipid; while [ -d /proc/$ipid ]; do sleep 0.1; done
@@ -140,7 +144,7 @@ settle
 counters
 echo L2-SETTLED
 sleep 600
-"""
+""" % {"hv": HV}
     m, text, secs = _nested(ctx, script, l2, timeout=1200)
     _check_clean(ctx)
     _check_loaded(text)
@@ -288,17 +292,17 @@ def hot_hints(ctx):
     script = r"""
 %s &
 pid=$!
-wait_line L2-HOT-READY 180 || { show_l2; exit 1; }
+wait_line L2-HOT-READY 180 || die_l2
 sleep 2
 before=$(stat ram_allocated_bytes)
-wait_line L2-HOT-DONE 120 || { show_l2; exit 1; }
+wait_line L2-HOT-DONE 120 || die_l2
 after=$(stat ram_allocated_bytes)
 metric host_mb_before $((before / 1048576))
 metric host_mb_after $((after / 1048576))
 metric host_mb_grown $(((after - before) / 1048576))
 metric stub_hot_pages $(stat hot_pages)
 metric stub_failed_calls $(stat failed_calls)
-wait_line L2-SETTLED 60 || { show_l2; exit 1; }
+wait_line L2-SETTLED 60 || die_l2
 ctl '{"cmd":"quit"}'
 wait $pid
 show_l2
