@@ -143,6 +143,25 @@ static void mmio(struct vcpu *cpu, struct kvm_run *run)
 		memset(run->mmio.data, 0xff, len);
 }
 
+/*
+ * Where a vCPU was when the guest triple-faulted (or rebooted that way):
+ * enough to tell a guest kernel bug from a lost page mapping.
+ */
+static void dump_regs(struct vcpu *cpu)
+{
+	struct kvm_regs r;
+	struct kvm_sregs sr;
+
+	if (ioctl(cpu->fd, KVM_GET_REGS, &r) < 0 ||
+	    ioctl(cpu->fd, KVM_GET_SREGS, &sr) < 0)
+		return;
+	fprintf(stderr, "host-stub: vCPU %d at shutdown: rip 0x%llx rsp 0x%llx rflags 0x%llx cr0 0x%llx cr2 0x%llx cr3 0x%llx cr4 0x%llx efer 0x%llx\n",
+		cpu->id, (unsigned long long)r.rip, (unsigned long long)r.rsp,
+		(unsigned long long)r.rflags, (unsigned long long)sr.cr0,
+		(unsigned long long)sr.cr2, (unsigned long long)sr.cr3,
+		(unsigned long long)sr.cr4, (unsigned long long)sr.efer);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *cpu = arg;
@@ -172,6 +191,7 @@ static void *vcpu_thread(void *arg)
 				hyperv_exit(vm->hv, &run->hyperv);
 			break;
 		case KVM_EXIT_SHUTDOWN:
+			dump_regs(cpu);
 			vm_stop(vm, -1, "guest shutdown (triple fault)");
 			break;
 		case KVM_EXIT_SYSTEM_EVENT:

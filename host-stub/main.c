@@ -34,7 +34,7 @@
 
 struct opts {
 	const char *kernel, *initrd, *append, *console, *control, *stats_out;
-	uint64_t mem, vmem, vmem_block, vmem_requested;
+	uint64_t mem, vmem, vmem_block, vmem_requested, vmem_plugged;
 	int smp, timeout;
 	bool balloon, hyperv;
 };
@@ -52,6 +52,8 @@ static void print_help(void)
 		"  --vmem SIZE            add a virtio-mem device of SIZE\n"
 		"  --vmem-block SIZE      its block size (default 2M)\n"
 		"  --vmem-requested SIZE  its requested size at boot\n"
+		"  --vmem-plugged SIZE    plugged (and dirty) at boot, as a\n"
+		"                         previous guest left it\n"
 		"  --balloon              add a virtio-balloon with reporting\n"
 		"  --hyperv               Hyper-V CPUID and extended hypercalls\n"
 		"  --control PATH         control socket (JSON lines)\n"
@@ -94,6 +96,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "smp", 1, NULL, 's' }, { "console", 1, NULL, 'c' },
 		{ "timeout", 1, NULL, 't' }, { "vmem", 1, NULL, 'v' },
 		{ "vmem-block", 1, NULL, 'B' }, { "vmem-requested", 1, NULL, 'R' },
+		{ "vmem-plugged", 1, NULL, 'P' },
 		{ "balloon", 0, NULL, 'b' }, { "hyperv", 0, NULL, 'H' },
 		{ "control", 1, NULL, 'C' }, { "stats-out", 1, NULL, 'S' },
 		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
@@ -150,6 +153,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'R':
 			bad |= parse_size(optarg, &o->vmem_requested);
 			break;
+		case 'P':
+			bad |= parse_size(optarg, &o->vmem_plugged);
+			break;
 		default:
 			bad = 1;
 			break;
@@ -200,6 +206,7 @@ static int add_vmem(struct vm *vm, const struct opts *o, uint64_t base,
 	vm->next_slot += v->nblocks;
 	virtio_dev_init(&v->dev, &vmem_ops, v, base, irq, gm_map, &vm->mem,
 			vm_set_irq, vm);
+	vmem_preplug(v, o->vmem_plugged);
 	vmem_set_requested(v, o->vmem_requested);
 	vm->vmem = v;
 	return vm_add_dev(vm, &v->dev);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <stdio.h>
+#include <sys/resource.h>
 #include <json-c/json.h>
 
 #include "balloon.h"
@@ -102,9 +103,19 @@ static struct json_object *hyperv_json(struct hyperv *hv)
 struct json_object *stats_json(struct vm *vm)
 {
 	struct json_object *o = json_object_new_object();
+	struct rusage ru;
 
 	add_u64(o, "ram_size", vm->ram_size);
 	add_u64(o, "ram_allocated_bytes", gm_fd_allocated(vm->ram_fd));
+	/*
+	 * Page faults of this process, vCPU threads included: KVM faults
+	 * guest memory in through our mappings, so a guest's first touch of
+	 * a page the host has not backed yet shows here.
+	 */
+	if (!getrusage(RUSAGE_SELF, &ru)) {
+		add_u64(o, "host_minor_faults", ru.ru_minflt);
+		add_u64(o, "host_major_faults", ru.ru_majflt);
+	}
 	if (vm->serial)
 		add_u64(o, "console_bytes", vm->serial->bytes_out);
 	if (vm->vmem)

@@ -316,6 +316,23 @@ static void vmem_reset(struct virtio_dev *d)
 	v->acks.n = 0;
 }
 
+/*
+ * Start with the lowest @size (rounded down to blocks) plugged and filled
+ * with a marker, as a previous guest, or a driver before kexec, left it:
+ * a driver starting on such a device must ask UNPLUG_ALL before anything
+ * else, and the guest must never see the marker.
+ */
+void vmem_preplug(struct vmem *v, uint64_t size)
+{
+	uint64_t b;
+
+	for (b = 0; b < v->nblocks && (b + 1) * v->block_size <= size &&
+	     (b + 1) * v->block_size <= v->usable_size; b++) {
+		set_block(v, b, true);
+		memset(v->hva + b * v->block_size, 0x5a, v->block_size);
+	}
+}
+
 void vmem_set_requested(struct vmem *v, uint64_t size)
 {
 	size -= size % v->block_size;

@@ -82,6 +82,9 @@ extern const struct virtio_dev_ops vmem_ops;
 bool vmem_handle(struct vmem *v, const void *in, size_t in_len,
 		 struct virtio_mem_resp *resp);
 
+/* Before the guest runs: the lowest @size plugged and filled, see vmem.c. */
+void vmem_preplug(struct vmem *v, uint64_t size);
+
 /* New requested size (rounded down to blocks, capped); lock held. */
 void vmem_set_requested(struct vmem *v, uint64_t size);
 

@@ -2,6 +2,8 @@
 /* Hyper-V extended hypercalls and CPUID, against a memfd-backed RAM. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
 #include <linux/kvm.h>
 
 #include "hyperv.h"
@@ -156,6 +158,43 @@ static void test_cpuid(void)
 	free(c);
 }
 
+/* a second region standing for virtio-mem: only 1 MiB..2 MiB plugged */
+static bool plugged(void *opaque, uint64_t gpa, uint64_t len)
+{
+	(void)opaque;
+	return gpa >= 17 * MIB && gpa + len <= 18 * MIB;
+}
+
+static void test_heat_hint_device_memory(void)
+{
+	uint64_t r, before;
+	uint8_t *dev;
+	int dfd, i;
+
+	CHECK(gm_memfd("test-hv-dev", 4 * MIB, &dfd, &dev) == 0);
+	i = gm_add(&gm, 16 * MIB, 4 * MIB, dev, dfd, 0);
+	gm.r[i].accessible = plugged;
+	/* hot on the plugged MiB: backed and mapped */
+	r = ((17 * MIB / PAGE) << 12) | 255;
+	put_hint(HV_HINT_HOT, &r, 1);
+	before = gm_fd_allocated(dfd);
+	CHECK(call(HV_EXT_HEAT_HINT, 1) == (1ull << 32));
+	CHECK(gm_fd_allocated(dfd) == before + MIB);
+	/* cold-discard gives it back */
+	put_hint(HV_HINT_COLD_DISCARD, &r, 1);
+	CHECK(call(HV_EXT_HEAT_HINT, 1) == (1ull << 32));
+	CHECK(gm_fd_allocated(dfd) == before);
+	/* not plugged: refused, nothing allocated */
+	r = ((18 * MIB / PAGE) << 12) | 255;
+	put_hint(HV_HINT_HOT, &r, 1);
+	CHECK((call(HV_EXT_HEAT_HINT, 1) & 0xffff) ==
+	      HV_STATUS_INVALID_PARAMETER);
+	CHECK(gm_fd_allocated(dfd) == before);
+	gm.n--;
+	munmap(dev, 4 * MIB);
+	close(dfd);
+}
+
 void test_hyperv(void)
 {
 	memset(&gm, 0, sizeof(gm));
@@ -165,5 +204,6 @@ void test_hyperv(void)
 	test_caps();
 	test_boot_zeroed();
 	test_heat_hint();
+	test_heat_hint_device_memory();
 	test_cpuid();
 }

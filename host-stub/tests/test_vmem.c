@@ -147,6 +147,24 @@ static void test_requests(void)
 	CHECK(req(99, ADDR, 1) == VIRTIO_MEM_RESP_ERROR);
 }
 
+/* a device that starts plugged and dirty, as a previous guest left it */
+static void test_preplug(void)
+{
+	uint64_t plugged = v.plugged;
+
+	CHECK(plugged == 0);
+	vmem_preplug(&v, 3 * BLK + BLK / 2);	/* rounds down */
+	CHECK(v.plugged == 3 * BLK && slots_live == 3);
+	CHECK(peek(v.fd, 2 * BLK) == 0x5a && peek(v.fd, 3 * BLK) == 0);
+	CHECK(req(VIRTIO_MEM_REQ_STATE, ADDR, 3) == 0x100 +
+	      VIRTIO_MEM_STATE_PLUGGED);
+	CHECK(req(VIRTIO_MEM_REQ_UNPLUG_ALL, 0, 0) == VIRTIO_MEM_RESP_ACK);
+	CHECK(v.plugged == 0 && slots_live == 0);
+	CHECK(gm_fd_allocated(v.fd) == 0);
+	vmem_preplug(&v, 0);
+	CHECK(v.plugged == 0);
+}
+
 static void test_malformed_and_faults(void)
 {
 	struct virtio_mem_resp resp;
@@ -205,6 +223,7 @@ void test_vmem(void)
 	vmem_set_requested(&v, 8 * MIB);
 	test_config();
 	test_requests();
+	test_preplug();
 	test_malformed_and_faults();
 	test_violation();
 }

@@ -36,4 +36,15 @@ void hinting_unregister(struct hinting_consumer *hc);
 int hinting_known_zero_begin(void);
 unsigned long hinting_known_zero_add(unsigned long pfn, unsigned long nr);
 
+/*
+ * Call @fn for runs of free memory of node @nid, in blocks of at least a
+ * pageblock, lowest pfn first. The runs are read under the zone lock but
+ * handed over after it was dropped: by then some pages may be in use
+ * again, so only content-neutral uses fit (e.g. asking the host to back
+ * the memory). A non-zero return of @fn stops the walk and is returned.
+ */
+typedef int (*hinting_range_fn)(unsigned long pfn, unsigned long nr,
+				void *arg);
+int hinting_walk_free(int nid, hinting_range_fn fn, void *arg);
+
 #endif /* _MM_HINTING_HINTING_H */

@@ -39,6 +39,7 @@ struct hinting_knobs {
 	unsigned int report_threshold;	/* base pages */
 	unsigned int report_batch;
 	unsigned int delay_ms;
+	unsigned int skip_zeroing;	/* trust known-zero pages */
 };
 
 /* Counters of the worker; it updates them under hinting_lock. */

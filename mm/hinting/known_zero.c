@@ -26,9 +26,20 @@ static struct kz_map kz;
 static DEFINE_MUTEX(kz_lock);
 static bool kz_begun;
 
+/*
+ * With skip_zeroing off the state is still consumed, so that turning it
+ * back on can never trust a page allocated meanwhile; the pages are
+ * cleared and counted as done. This is what makes a with/without
+ * comparison in one boot possible.
+ */
 bool hinting_known_zero_alloc(struct page *page, unsigned int order, bool init)
 {
-	return kz_take(&kz, page_to_pfn(page), 1UL << order, init);
+	if (likely(READ_ONCE(hinting_knobs.skip_zeroing)))
+		return kz_take(&kz, page_to_pfn(page), 1UL << order, init);
+	kz_take(&kz, page_to_pfn(page), 1UL << order, false);
+	if (init)
+		atomic_long_add(1UL << order, &kz.done);
+	return false;
 }
 
 unsigned long hinting_zeroing_skipped(void)

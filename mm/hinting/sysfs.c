@@ -21,6 +21,7 @@ struct hinting_knobs hinting_knobs = {
 	.report_threshold = 1 << pageblock_order,
 	.report_batch = 32,
 	.delay_ms = 100,
+	.skip_zeroing = 1,
 };
 EXPORT_SYMBOL_IF_KUNIT(hinting_knobs);
 
@@ -95,6 +96,7 @@ KNOB(wake_threshold, knob_store, 1, HINTING_PCP_SLOTS);
 KNOB(report_threshold, knob_store, 1, 1U << 24);
 KNOB(report_batch, knob_store, 1, HINTING_MAX_BATCH);
 KNOB(delay_ms, knob_store, 0, 60000);
+KNOB(skip_zeroing, knob_store, 0, 1);
 
 static struct attribute *knob_attrs[] = {
 	&knob_enabled.attr.attr,
@@ -103,6 +105,7 @@ static struct attribute *knob_attrs[] = {
 	&knob_report_threshold.attr.attr,
 	&knob_report_batch.attr.attr,
 	&knob_delay_ms.attr.attr,
+	&knob_skip_zeroing.attr.attr,
 	NULL,
 };
 

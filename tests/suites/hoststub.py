@@ -82,7 +82,7 @@ def _nested(ctx, l1_script, l2_cmd, timeout=600, l2_files=None):
     extra = {"vmdense/bzImage": (0o644, kernel),
              "vmdense/l2.cpio.gz": (0o644, l2rd),
              "vmdense/host-stub": (0o755, stub)}
-    restarts = 0
+    restarts = triple_faults = 0
     while True:
         t0 = time.monotonic()
         try:
@@ -92,6 +92,14 @@ def _nested(ctx, l1_script, l2_cmd, timeout=600, l2_files=None):
                 ctx.log("L1 booted (%s); L2 runs under host-stub" %
                         vm.accel_used)
                 status, text = vm.wait_exit()
+            if status and not restarts + triple_faults and \
+                    _silent_triple_fault(text):
+                triple_faults += 1
+                os.replace(ctx.path("serial.log"),
+                           ctx.path("serial-l2-triple-fault.log"))
+                ctx.log("L2 triple-faulted without a kernel report; "
+                        "retrying once")
+                continue
             break
         except vmmod.VMError as e:
             # Seen once in about 30 runs: the TCG L1 resets (QEMU exits
@@ -109,10 +117,24 @@ def _nested(ctx, l1_script, l2_cmd, timeout=600, l2_files=None):
         raise Skip("L1 has no /dev/kvm (no SVM/VMX in the L1 CPU)")
     check(status == 0, "L1 script failed with status %d:\n%s" % (
         status, "\n".join(text.splitlines()[-70:])))
-    metrics = {"l1_restarts": restarts}
+    metrics = {"l1_restarts": restarts, "l2_triple_faults": triple_faults}
     for k, v in re.findall(r"^METRIC (\S+) (\S+)", text, re.M):
         metrics[k] = float(v) if "." in v else int(v)
     return metrics, text, secs
+
+
+def _silent_triple_fault(text):
+    """L2 ended in a triple fault (host-stub says so) with no oops, BUG or
+    panic on its console: seen about once in ten nested runs, at random
+    points (reading memory, idle), under the TCG L1's emulated SVM. A
+    kernel bug of ours would print a report first; then it is not
+    silent and the test fails at once."""
+    if "guest shutdown (triple fault)" not in text:
+        return False
+    l2 = [ln for ln in text.splitlines() if ln.startswith("L2|")]
+    return not any(w in ln for ln in l2 for w in (
+        "Oops", "BUG:", "Kernel panic", "WARNING:", "general protection",
+        "double fault"))
 
 
 def _nested_driver(ctx, module, script, l2, timeout=900):
@@ -245,6 +267,73 @@ def virtio_mem(ctx):
     m = _virtio_mem_run(ctx, "vmdense_virtio_mem")
     for k, v in _virtio_mem_run(ctx, "virtio_mem").items():
         m["upstream_" + k] = v
+    return m
+
+
+def _unplug_all_run(ctx, module):
+    """`module` in L2 against a device that starts with 256 MiB plugged
+    and dirty (as a previous guest left it) and 128 MiB requested: the
+    driver must UNPLUG_ALL before anything else, then plug 128 MiB of
+    fresh (zero) memory. Returns the metrics."""
+    script = r"""
+%s &
+pid=$!
+# L2 needs seconds to boot: the device as it starts
+i=0; until [ -S /tmp/c.sock ] || [ $i -gt 100 ]; do sleep 0.1; i=$((i + 1)); done
+p0=$(stat plugged_size)
+metric plugged_at_start_mb $((${p0:-0} / 1048576))
+wait_line L2-VMEM-READY 120 || die_l2
+wait_stat plugged_size 134217728 120 || die_l2
+wait_line L2-CHECKED 120 || die_l2
+metric unplug_all_requests $(stat unplug_all)
+metric plug_requests $(stat plug)
+metric host_mb_after $(($(stat memfd_allocated_bytes) / 1048576))
+metric violations $(stat violations)
+ctl '{"cmd":"quit"}'
+wait $pid
+show_l2
+exit 0
+""" % _stub_cmd("--vmem 1G --vmem-block 2M --vmem-plugged 256M "
+                "--vmem-requested 128M --control /tmp/c.sock", 400)
+    l2 = (r"""mt() { grep MemTotal /proc/meminfo | awk '{print $2}'; }
+m0=$(mt)
+modprobe %s && echo L2-VMEM-READY
+i=0; until [ $(mt) -ge $((m0 + 131072)) ] || [ $i -gt 600 ]; do
+	sleep 0.2; i=$((i + 1)); done
+sleep 2
+echo "L2-MEM added_kb=$(($(mt) - m0))"
+/vmdense/integrity --mb 400 --seconds 0 | tail -1
+echo L2-CHECKED
+sleep 600""" % module)
+    m, text, secs = _nested_driver(ctx, module, script, l2)
+    added = re.search(r"L2\| L2-MEM added_kb=(\d+)", text)
+    m["guest_added_mb"] = int(added.group(1)) // 1024 if added else -1
+    check("status=ok" in text, "%s: the data-integrity pass in L2 failed"
+          % module)
+    m["l1_total_seconds"] = round(secs, 2)
+    return m
+
+
+@test("hoststub.virtio_mem_unplug_all", suite="hoststub")
+def virtio_mem_unplug_all(ctx):
+    """A virtio-mem device that still has memory plugged when the driver
+    starts (here 256 MiB, filled, 128 MiB requested): vmdense_virtio_mem,
+    then the kernel's virtio_mem in a second L1, must ask UNPLUG_ALL
+    first, then plug exactly the requested 128 MiB; the device memfd holds
+    no more than that, and nothing touched unplugged memory."""
+    _stub_built()
+    m = _unplug_all_run(ctx, "vmdense_virtio_mem")
+    for k, v in _unplug_all_run(ctx, "virtio_mem").items():
+        m["upstream_" + k] = v
+    check(m.get("plugged_at_start_mb") == 256, "the device did not start "
+          "with 256 MiB plugged: %s" % m.get("plugged_at_start_mb"))
+    check(m.get("unplug_all_requests", 0) >= 1,
+          "vmdense_virtio_mem sent no UNPLUG_ALL for a plugged device")
+    check(m.get("guest_added_mb") == 128, "the guest gained %s MiB, the "
+          "host asked for 128" % m.get("guest_added_mb"))
+    check(m.get("host_mb_after", 1 << 20) <= 130, "%s MiB left in the "
+          "device memfd for 128 MiB plugged" % m.get("host_mb_after"))
+    check(m.get("violations") == 0, "violations: %s" % m.get("violations"))
     return m
 
 

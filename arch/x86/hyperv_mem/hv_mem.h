@@ -30,6 +30,7 @@ struct hv_mem_counters {
 	atomic_long_t hot_calls;	/* hot heat-hint calls */
 	atomic_long_t hot_pages;	/* base pages the host prefaulted */
 	atomic_long_t hot_failed;	/* base pages of failed hot hints */
+	atomic_long_t hot_online_pages;	/* hinted as they came online */
 	atomic_long_t zeroed_ranges;	/* ranges GetBootZeroedMemory named */
 	atomic_long_t zeroed_pages;	/* pages in those ranges */
 	atomic_long_t known_zero_pages;	/* made known-zero from them */
@@ -38,6 +39,7 @@ struct hv_mem_counters {
 struct hv_mem {
 	u64 caps;			/* HvExtCallQueryCapabilities */
 	bool cold_active;		/* registered with mm/hinting */
+	bool hot_online_active;		/* hot hints for memory onlined */
 	int zeroed_err;			/* why boot-zeroed was not used */
 	struct hv_mem_counters cnt;
 	/* one page of hypercall input and one of output, under call_lock */
@@ -61,6 +63,9 @@ void hv_mem_cold_stop(void);
 
 /* hot.c */
 int hv_mem_hot_hint(unsigned long pfn, unsigned long nr);
+int hv_mem_hot_hint_node(int nid);
+int hv_mem_hot_start(void);
+void hv_mem_hot_stop(void);
 
 /* boot_zeroed.c */
 int hv_mem_boot_zeroed(void);

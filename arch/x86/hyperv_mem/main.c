@@ -25,6 +25,10 @@ static bool cold_hints = true;
 module_param(cold_hints, bool, 0444);
 MODULE_PARM_DESC(cold_hints, "Report free memory as cold hints (default on)");
 
+static bool hot_on_online = true;
+module_param(hot_on_online, bool, 0444);
+MODULE_PARM_DESC(hot_on_online, "Hot-hint memory as it comes online (default on)");
+
 static int hv_mem_query_caps(void)
 {
 	u64 status;
@@ -85,15 +89,23 @@ static int __init hv_mem_init(void)
 			pr_warn("vmdense_hyperv: cold hints not started: %d\n",
 				ret);
 	}
+	if (hot_on_online && (hv_mem.caps & HV_MEM_CAP_HEAT_HINT)) {
+		ret = hv_mem_hot_start();
+		if (ret)
+			pr_warn("vmdense_hyperv: hot hints for onlined memory not started: %d\n",
+				ret);
+	}
 	ret = hv_mem_sysfs_init();
 	if (ret)
 		goto fail_cold;
-	pr_info("vmdense_hyperv: cold hints %s, %ld pages known zero\n",
+	pr_info("vmdense_hyperv: cold hints %s, hot hints on online %s, %ld pages known zero\n",
 		hv_mem.cold_active ? "on" : "off",
+		hv_mem.hot_online_active ? "on" : "off",
 		atomic_long_read(&hv_mem.cnt.known_zero_pages));
 	return 0;
 
 fail_cold:
+	hv_mem_hot_stop();
 	hv_mem_cold_stop();
 fail:
 	hv_mem_free_pages();
@@ -103,6 +115,7 @@ fail:
 static void __exit hv_mem_exit(void)
 {
 	hv_mem_sysfs_exit();
+	hv_mem_hot_stop();
 	/* waits for a batch in flight, which uses the input page */
 	hv_mem_cold_stop();
 	hv_mem_free_pages();

@@ -4,6 +4,7 @@
  * with it, one number per file; hot_hint is the one writable file.
  */
 #include <linux/kobject.h>
+#include <linux/nodemask.h>
 #include <linux/sysfs.h>
 
 #include "hv_mem.h"
@@ -42,6 +43,25 @@ static ssize_t hot_hint_store(struct kobject *k, struct kobj_attribute *a,
 	return ret ? ret : count;
 }
 
+/* a node id: ask the host to back all free memory of that node now */
+static ssize_t hot_hint_node_store(struct kobject *k, struct kobj_attribute *a,
+				   const char *buf, size_t count)
+{
+	int nid, ret;
+
+	if (kstrtoint(buf, 10, &nid) || nid < 0 || nid >= MAX_NUMNODES ||
+	    !node_online(nid))
+		return -EINVAL;
+	ret = hv_mem_hot_hint_node(nid);
+	return ret ? ret : count;
+}
+
+static ssize_t hot_on_online_active_show(struct kobject *k,
+					 struct kobj_attribute *a, char *buf)
+{
+	return sysfs_emit(buf, "%d\n", hv_mem.hot_online_active);
+}
+
 #define CNT(_name)							\
 static ssize_t _name##_show(struct kobject *k, struct kobj_attribute *a,\
 			    char *buf)					\
@@ -58,11 +78,15 @@ CNT(cold_partial);
 CNT(hot_calls);
 CNT(hot_pages);
 CNT(hot_failed);
+CNT(hot_online_pages);
 CNT(zeroed_ranges);
 CNT(zeroed_pages);
 CNT(known_zero_pages);
 static struct kobj_attribute attr_capabilities = __ATTR_RO(capabilities);
 static struct kobj_attribute attr_hot_hint = __ATTR_WO(hot_hint);
+static struct kobj_attribute attr_hot_hint_node = __ATTR_WO(hot_hint_node);
+static struct kobj_attribute attr_hot_on_online_active =
+	__ATTR_RO(hot_on_online_active);
 static struct kobj_attribute attr_cold_hints_active =
 	__ATTR_RO(cold_hints_active);
 static struct kobj_attribute attr_boot_zeroed_status =
@@ -77,6 +101,9 @@ static struct attribute *hv_mem_attrs[] = {
 	&attr_cold_failed.attr,
 	&attr_cold_partial.attr,
 	&attr_hot_hint.attr,
+	&attr_hot_hint_node.attr,
+	&attr_hot_on_online_active.attr,
+	&attr_hot_online_pages.attr,
 	&attr_hot_calls.attr,
 	&attr_hot_pages.attr,
 	&attr_hot_failed.attr,
