@@ -12,6 +12,7 @@
 #include <linux/kvm.h>
 
 #include "boot.h"
+#include "cpuid.h"
 #include "hyperv.h"
 #include "serial.h"
 #include "vm.h"
@@ -69,6 +70,7 @@ static int setup_cpuid(struct vcpu *cpu, const struct kvm_cpuid2 *sup)
 			break;
 		}
 	}
+	cpuid_hide_virt(c);
 	if (cpu->vm->hv)
 		hyperv_cpuid(cpu->vm->hv, c, MAX_CPUID);
 	ret = ioctl(cpu->fd, KVM_SET_CPUID2, c);
@@ -144,8 +146,10 @@ static void mmio(struct vcpu *cpu, struct kvm_run *run)
 }
 
 /*
- * Where a vCPU was when the guest triple-faulted (or rebooted that way):
- * enough to tell a guest kernel bug from a lost page mapping.
+ * Where a vCPU was when the guest triple-faulted (or rebooted that way).
+ * On Intel that is the faulting state; on AMD KVM has already reset the
+ * vCPU by the time we see the exit (rip 0xfff0), which at least tells
+ * the two apart.
  */
 static void dump_regs(struct vcpu *cpu)
 {

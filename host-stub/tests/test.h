@@ -34,6 +34,7 @@ void test_mmio(void);
 void test_vmem(void);
 void test_balloon(void);
 void test_hyperv(void);
+void test_guest_cpuid(void);
 void test_control(void);
 void test_serial(void);
 

@@ -11,6 +11,7 @@ int main(void)
 	test_vmem();
 	test_balloon();
 	test_hyperv();
+	test_guest_cpuid();
 	test_control();
 	test_serial();
 	printf("%d passed, %d failed\n", t_pass, t_fail);

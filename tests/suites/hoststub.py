@@ -15,6 +15,10 @@ from harness import OUT, ROOT, Skip, check, test
 from suites.host_unit import _make_test
 
 MiB = 1 << 20
+# Fresh L1 boots after nested-TCG accidents, per test run: measured in one
+# full `make test` here, 4 accidents in 19 nested runs; one test once
+# needed 3 fresh boots in a row.
+NESTED_RETRIES = 5
 STUB = "/vmdense/host-stub"
 L2_APPEND = "console=ttyS0 panic=-1 memhp_default_state=online_movable"
 
@@ -82,9 +86,13 @@ def _nested(ctx, l1_script, l2_cmd, timeout=600, l2_files=None):
     extra = {"vmdense/bzImage": (0o644, kernel),
              "vmdense/l2.cpio.gz": (0o644, l2rd),
              "vmdense/host-stub": (0o755, stub)}
+    # Accidents of the nested TCG setup (see _l2_cpu_state_lost() and
+    # below): a fresh L1 is booted, up to NESTED_RETRIES times in all;
+    # each attempt's log is kept and both kinds are counted.
     restarts = state_lost = 0
     while True:
         t0 = time.monotonic()
+        attempt = restarts + state_lost
         try:
             with vmmod.VM(mem="2G", smp=2, cmd=L1_PROLOGUE + l1_script,
                           timeout=timeout, log=ctx.path("serial.log"),
@@ -93,24 +101,24 @@ def _nested(ctx, l1_script, l2_cmd, timeout=600, l2_files=None):
                         vm.accel_used)
                 status, text = vm.wait_exit()
             why = _l2_cpu_state_lost(text)
-            if why and not restarts + state_lost:
+            if why and attempt < NESTED_RETRIES:
                 state_lost += 1
-                os.replace(ctx.path("serial.log"),
-                           ctx.path("serial-l2-state-lost.log"))
-                ctx.log("L2 %s; retrying once" % why)
+                os.replace(ctx.path("serial.log"), ctx.path(
+                    "serial-l2-state-lost-%d.log" % state_lost))
+                ctx.log("L2 %s; booting L1 again" % why)
                 continue
             break
         except vmmod.VMError as e:
-            # Seen once in about 30 runs: the TCG L1 resets (QEMU exits
-            # 0, no panic, no exit line) as L2 starts, an L1 problem that
-            # host-stub, a process in L1, cannot cause. Retry once, keep
-            # the log, and count it.
-            if "without an exit status" not in str(e) or restarts:
+            # The TCG L1 resets (QEMU exits 0, no panic, no exit line),
+            # usually as L2 starts: an L1 problem that host-stub, a
+            # process in L1, cannot cause.
+            if "without an exit status" not in str(e) or \
+                    attempt >= NESTED_RETRIES:
                 raise
             restarts += 1
             os.replace(ctx.path("serial.log"),
-                       ctx.path("serial-l1-reset.log"))
-            ctx.log("L1 reset without an exit status; retrying once")
+                       ctx.path("serial-l1-reset-%d.log" % restarts))
+            ctx.log("L1 reset without an exit status; booting L1 again")
     secs = time.monotonic() - t0
     if "HOSTSTUB-NO-KVM" in text:
         raise Skip("L1 has no /dev/kvm (no SVM/VMX in the L1 CPU)")
@@ -124,18 +132,20 @@ def _nested(ctx, l1_script, l2_cmd, timeout=600, l2_files=None):
 
 def _l2_cpu_state_lost(text):
     """Why L2 died of a CPU state no kernel can produce, or None. Seen in
-    about one nested run of ten, at random points (booting, idle, touching
-    memory), under the TCG L1's emulation of SVM: a triple fault with no
-    oops, BUG or panic before it, or an oops whose registers are all but
-    wiped (code segment 0: no x86-64 kernel runs with CS 0). A kernel bug
-    of ours prints a normal report first, and then the test fails."""
+    one nested run of ten or more, at random points (booting, idle,
+    touching memory), under the TCG L1's emulation of SVM: a triple
+    fault with no oops, BUG or panic before it, or an oops whose
+    registers are all but wiped (code segment 0: no x86-64 kernel runs
+    with CS 0). A kernel bug of ours prints a normal report first, and
+    then the test fails."""
     l2 = [ln for ln in text.splitlines() if ln.startswith("L2|")]
     if any("CS:  0000 " in ln for ln in l2):
         return "oopsed with a wiped CPU state (CS 0)"
+    # (a WARNING does not stop a kernel: every L2 boot prints the XSAVE one)
     if "guest shutdown (triple fault)" in text and not any(
             w in ln for ln in l2 for w in (
-                "Oops", "BUG:", "Kernel panic", "WARNING:",
-                "general protection", "double fault")):
+                "Oops", "BUG:", "Kernel panic", "general protection",
+                "double fault")):
         return "triple-faulted without a kernel report"
     return None
 

@@ -197,15 +197,19 @@ def cold_hints(ctx):
 @test("hyperv.skip_zeroing", suite="hyperv")
 def skip_zeroing(ctx):
     """L2 boots with init_on_alloc=1 and loads vmdense_hyperv: the host's
-    boot-zeroed ranges make pages known-zero. First the same fill of
-    192 MiB of user memory is timed with skip_zeroing off, then (that
-    memory still held, so the second cannot reuse it) with it on: the
-    first must skip nothing, the second nearly every page. A test module
+    boot-zeroed ranges make pages known-zero. Timed with skip_zeroing off,
+    then on, each batch still held when the next runs so that none gets
+    pages back from another: 128 MiB of __GFP_ZERO allocations by a test
+    module (allocation only: a skipped clearing leaves the page untouched,
+    so the host backs nothing), then 192 MiB of user memory filled by the
+    checker (allocation and touch). With it off nothing may be skipped,
+    with it on nearly every page. A test module
     then takes 600 MiB page by page with __GFP_ZERO and checks every byte
     (pages whose clearing was skipped must read zero), and the checker
     fills 512 MiB of user memory and verifies it."""
     _stub_built()
     ko = _build_guest_module(ctx, "kz_check", "vmdense_kz_check.ko")
+    za = _build_guest_module(ctx, "zero_alloc", "vmdense_zero_alloc.ko")
     script = r"""
 %s
 metric stub_boot_zeroed_calls $(grep -o '"get_boot_zeroed_memory":[0-9]*' /tmp/stats.json | cut -d: -f2)
@@ -229,10 +233,24 @@ fill() {
 	echo "L2-CMP $1_ms=$(awk -v a=$t0 -v b=$t1 'BEGIN { printf "%%d", (b - a) * 1000 }')"
 	echo "L2-CMP $1_skipped=$(($(cat %(st)s/zeroing_skipped_pages) - s0))"
 }
+# the same for 128 MiB of __GFP_ZERO allocations, held by the module
+grab() {
+	s0=$(cat %(st)s/zeroing_skipped_pages)
+	echo 128 >/sys/module/vmdense_zero_alloc/parameters/grab
+	dmesg | grep -o 'zero_alloc: pages=.*' | tail -1 | tr ' ' '\n' |
+		grep alloc_ns= | sed "s/^/L2-CMP $1_/"
+	echo "L2-CMP $1_grab_skipped=$(($(cat %(st)s/zeroing_skipped_pages) - s0))"
+}
+insmod /vmdense/vmdense_zero_alloc.ko
+echo 0 >/sys/kernel/mm/hinting/skip_zeroing
+grab noskip
+echo 1 >/sys/kernel/mm/hinting/skip_zeroing
+grab skip
 echo 0 >/sys/kernel/mm/hinting/skip_zeroing
 fill noskip
 echo 1 >/sys/kernel/mm/hinting/skip_zeroing
 fill skip
+rmmod vmdense_zero_alloc
 kill $(pidof integrity); while pidof integrity >/dev/null; do sleep 0.1; done
 counters
 insmod /vmdense/vmdense_kz_check.ko mb=600
@@ -248,7 +266,8 @@ exit 0
 """ % {"st": STATS}
     m, text, secs = _nested(
         ctx, script, l2, timeout=900,
-        l2_files={"vmdense/vmdense_kz_check.ko": (0o644, ko)})
+        l2_files={"vmdense/vmdense_kz_check.ko": (0o644, ko),
+                  "vmdense/vmdense_zero_alloc.ko": (0o644, za)})
     _check_clean(ctx)
     _check_loaded(text)
     hv = _l2_values(text, "L2-HV")
@@ -260,6 +279,17 @@ exit 0
     rc = _l2_values(text, "L2-RC")
     check(rc.get("bad_skip_rc", 0) != 0 and rc.get("skip_after_bad") == 1,
           "skip_zeroing took 2 or changed: %s" % rc)
+    grab_pages = 128 << 8
+    m["alloc_128mb_ms_noskip"] = round(cmp.get("noskip_alloc_ns", -1) / 1e6,
+                                       2)
+    m["alloc_128mb_ms_skip"] = round(cmp.get("skip_alloc_ns", -1) / 1e6, 2)
+    m["alloc_skipped_pages_noskip"] = cmp.get("noskip_grab_skipped", -1)
+    m["alloc_skipped_pages_skip"] = cmp.get("skip_grab_skipped", -1)
+    check(m["alloc_skipped_pages_noskip"] == 0, "skip_zeroing=0 skipped %d "
+          "__GFP_ZERO clearings" % m["alloc_skipped_pages_noskip"])
+    check(m["alloc_skipped_pages_skip"] >= grab_pages * 9 // 10,
+          "skip_zeroing=1 skipped only %d of %d __GFP_ZERO clearings" % (
+              m["alloc_skipped_pages_skip"], grab_pages))
     fill_pages = 192 << 8
     m["fill_192mb_ms_noskip"] = cmp.get("noskip_ms", -1)
     m["fill_192mb_ms_skip"] = cmp.get("skip_ms", -1)

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * /sys/kernel/vmdense_hyperv: what the host offered and what was done
- * with it, one number per file; hot_hint is the one writable file.
+ * with it, one number per file; hot_hint and hot_hint_node are the
+ * writable ones.
  */
 #include <linux/kobject.h>
 #include <linux/nodemask.h>
