@@ -5,7 +5,6 @@
  * writable ones.
  */
 #include <linux/kobject.h>
-#include <linux/nodemask.h>
 #include <linux/sysfs.h>
 
 #include "hv_mem.h"
@@ -44,14 +43,16 @@ static ssize_t hot_hint_store(struct kobject *k, struct kobj_attribute *a,
 	return ret ? ret : count;
 }
 
-/* a node id: ask the host to back all free memory of that node now */
+/*
+ * A node id: ask the host to back all free memory of that node now. The
+ * walker refuses a node that is not online.
+ */
 static ssize_t hot_hint_node_store(struct kobject *k, struct kobj_attribute *a,
 				   const char *buf, size_t count)
 {
 	int nid, ret;
 
-	if (kstrtoint(buf, 10, &nid) || nid < 0 || nid >= MAX_NUMNODES ||
-	    !node_online(nid))
+	if (kstrtoint(buf, 10, &nid))
 		return -EINVAL;
 	ret = hv_mem_hot_hint_node(nid);
 	return ret ? ret : count;
