@@ -150,7 +150,7 @@ def sysfs(ctx):
         for name, val in [("retry_max_ms", "60000"),
                           ("retry_interval_ms", "200"),
                           ("unplug_online", "0"), ("unplug_online", "1"),
-                          ("unplug_reserve_mb", "64")]:
+                          ("unplug_reserve_mb", "96")]:
             vm.sh("echo %s > %s/%s" % (val, d, name))
             check(_attr(vm, name) == val, "%s did not take %s" % (name, val))
     check_serial_clean(ctx.path("serial.log"))
@@ -328,7 +328,7 @@ def big_block(ctx):
         blocks0 = _memory_blocks(vm)
         _resize(vm, 768 * MiB)
         _check_sizes(vm, 768 * MiB, total0, "at 768 MiB: ")
-        # leave room for unplug_reserve_mb (128) plus a 256 MiB unit
+        # leave room for unplug_reserve_mb (64) plus a 256 MiB unit
         start_holder(vm, meminfo(vm)["MemAvailable"] // 1024 - 900)
         for mb in (512, 256):
             _resize(vm, mb * MiB, timeout=300)
