@@ -203,21 +203,36 @@ def run_config(name, guests, guest_mem, sched, interval, logdir):
             "vmem_resizes": [c.changes for c in ctrls]}
 
 
+def _guest_cost(rep, key):
+    """Mean over the guests of one repetition of a hinting statistic
+    (0 where the guest has no mm/hinting consumer)."""
+    vals = [st.get(key, 0) for st in rep["hinting_stats"]]
+    return statistics.fmean(vals) if vals else 0
+
+
 def summarize(reps, guests, budget_mb):
-    def med(key):
-        vals = [r[key] for r in reps]
+    def spread(vals):
         return {"median": statistics.median(vals), "min": min(vals),
                 "max": max(vals)}
-    per_guest_ops = [statistics.fmean(r["bogo_ops"]) for r in reps]
+
+    def med(key):
+        return spread([r[key] for r in reps])
     peak = med("peak_mb")
     mean = med("mean_mb")
     return {
         "mean_mb": mean, "peak_mb": peak, "gib_seconds": med("gib_seconds"),
-        "bogo_ops_per_guest": {"median": statistics.median(per_guest_ops),
-                               "min": min(per_guest_ops),
-                               "max": max(per_guest_ops)},
+        "bogo_ops_per_guest": spread([statistics.fmean(r["bogo_ops"])
+                                      for r in reps]),
         "guests_fit_peak": int(budget_mb // (peak["median"] / guests)),
         "guests_fit_mean": int(budget_mb // (mean["median"] / guests)),
+        # guest-side cost of hinting: CPU time of the reporting worker and
+        # its zone lock round trips, per guest over the whole schedule
+        "worker_cpu_ms_per_guest": spread(
+            [_guest_cost(r, "worker_cpu_ns") / 1e6 for r in reps]),
+        "zone_locks_per_guest": spread(
+            [_guest_cost(r, "zone_lock_acquisitions") for r in reps]),
+        "reported_mib_per_guest": spread(
+            [_guest_cost(r, "reported_bytes") / MiB for r in reps]),
     }
 
 
@@ -256,30 +271,77 @@ def plot(results, path_prefix):
     plt.close(fig)
 
 
+def _ratio(s, ref, key):
+    if not ref:
+        return "-"
+    return "%.2fx" % (s[key] / max(1, ref["summary"][key]))
+
+
 def table(results, budget_mb):
-    """Markdown summary table generated from the results."""
+    """Markdown summary tables generated from the results: memory and
+    fit, then work done and guest-side cost."""
     base = results.get("none")
     up = results.get("upstream_reporting")
-    rows = ["| configuration | mean MiB | peak MiB | GiB-s | bogo-ops/guest "
-            "| fit (peak) | fit (mean) | vs none (mean) | vs upstream "
-            "(mean) |", "|---|---|---|---|---|---|---|---|---|"]
+    reps = max(len(r["reps"]) for r in results.values())
+    rows = ["| configuration | mean MiB (min-max) | peak MiB (min-max) "
+            "| GiB-s | fit (peak) | fit (mean) | vs none (peak / mean) "
+            "| vs upstream_reporting (peak / mean) |",
+            "|---|---|---|---|---|---|---|---|"]
     for name, res in results.items():
         s = res["summary"]
-        rel = []
-        for ref in (base, up):
-            if ref:
-                rel.append("%.2fx" % (s["guests_fit_mean"] /
-                                      max(1, ref["summary"]
-                                          ["guests_fit_mean"])))
-            else:
-                rel.append("-")
-        rows.append("| %s | %.0f | %.0f | %.1f | %.0f | %d | %d | %s | %s |"
-                    % (name, s["mean_mb"]["median"], s["peak_mb"]["median"],
-                       s["gib_seconds"]["median"],
-                       s["bogo_ops_per_guest"]["median"],
-                       s["guests_fit_peak"], s["guests_fit_mean"], *rel))
-    return ("Host budget %d MiB; medians over repetitions.\n\n" % budget_mb
-            + "\n".join(rows) + "\n")
+        rows.append(
+            "| %s | %.0f (%.0f-%.0f) | %.0f (%.0f-%.0f) | %.1f | %d | %d "
+            "| %s / %s | %s / %s |"
+            % (name, s["mean_mb"]["median"], s["mean_mb"]["min"],
+               s["mean_mb"]["max"], s["peak_mb"]["median"],
+               s["peak_mb"]["min"], s["peak_mb"]["max"],
+               s["gib_seconds"]["median"], s["guests_fit_peak"],
+               s["guests_fit_mean"],
+               _ratio(s, base, "guests_fit_peak"),
+               _ratio(s, base, "guests_fit_mean"),
+               _ratio(s, up, "guests_fit_peak"),
+               _ratio(s, up, "guests_fit_mean")))
+    rows += ["", "| configuration | bogo-ops/guest (min-max) | vs none "
+             "| hinting worker CPU ms/guest | zone locks/guest "
+             "| reported MiB/guest |", "|---|---|---|---|---|---|"]
+    for name, res in results.items():
+        s = res["summary"]
+        ops = s["bogo_ops_per_guest"]
+        vs = "-"
+        if base:
+            ref = base["summary"]["bogo_ops_per_guest"]["median"]
+            vs = "%+.1f %%" % (100 * (ops["median"] / max(1, ref) - 1))
+        rows.append("| %s | %.0f (%.0f-%.0f) | %s | %.0f | %.0f | %.0f |"
+                    % (name, ops["median"], ops["min"], ops["max"], vs,
+                       s["worker_cpu_ms_per_guest"]["median"],
+                       s["zone_locks_per_guest"]["median"],
+                       s["reported_mib_per_guest"]["median"]))
+    return ("Host budget %d MiB; medians over %d repetition(s), min-max "
+            "in brackets. Worker CPU and zone locks are mm/hinting's own "
+            "statistics (the kernel's page_reporting has none).\n\n"
+            % (budget_mb, reps) + "\n".join(rows) + "\n")
+
+
+def write_outputs(doc, prefix):
+    """JSON, plots and the summary table for a results document."""
+    results, budget_mb = doc["configs"], doc["budget_mb"]
+    for res in results.values():
+        res["summary"] = summarize(res["reps"], doc["guests"], budget_mb)
+    with open(prefix + ".json", "w") as f:
+        json.dump(doc, f, indent=1)
+    if results:
+        plot(results, prefix)
+        with open(prefix + "-summary.md", "w") as f:
+            f.write(table(results, budget_mb))
+
+
+def regenerate(path):
+    """Summaries, plots and the table again from a saved density.json
+    (after a change to how they are computed)."""
+    with open(path) as f:
+        doc = json.load(f)
+    write_outputs(doc, path[:-len(".json")])
+    return doc
 
 
 def run(guests=3, guest_mem="1536M", reps=3, phases=9, phase_s=30,
@@ -292,34 +354,33 @@ def run(guests=3, guest_mem="1536M", reps=3, phases=9, phase_s=30,
     os.makedirs(logdir, exist_ok=True)
     sched = make_schedule(seed, phases, phase_s,
                           vmmod.parse_size(guest_mem) // MiB)
-    results, skipped = {}, {}
+    names, skipped = [], {}
     for cname in configs or list(CONFIGS):
         needs = CONFIGS[cname][2]
         if needs and not module_available(needs):
             skipped[cname] = "module %s not built yet" % needs
             progress("skip %s: %s" % (cname, skipped[cname]))
             continue
-        reps_res = []
-        for r in range(reps):
+        names.append(cname)
+    # repetitions outermost, so that a slow drift of the machine spreads
+    # over every configuration instead of favouring the first
+    raw = {n: [] for n in names}
+    for r in range(reps):
+        for cname in names:
             progress("%s: repetition %d/%d, %d guests x %s, %d s" % (
                 cname, r + 1, reps, guests, guest_mem,
                 sum(s for _, s, _ in sched)))
-            reps_res.append(run_config(cname, guests, guest_mem, sched,
-                                       interval, logdir))
-        results[cname] = {"reps": reps_res,
-                          "summary": summarize(reps_res, guests, budget_mb)}
-        s = results[cname]["summary"]
-        progress("%s: mean %.0f MiB, peak %.0f MiB, %.0f bogo-ops/guest" % (
-            cname, s["mean_mb"]["median"], s["peak_mb"]["median"],
-            s["bogo_ops_per_guest"]["median"]))
+            raw[cname].append(run_config(cname, guests, guest_mem, sched,
+                                         interval, logdir))
+            s = summarize(raw[cname], guests, budget_mb)
+            progress("%s: mean %.0f MiB, peak %.0f MiB, %.0f bogo-ops/guest"
+                     " (median of %d)" % (
+                         cname, s["mean_mb"]["median"],
+                         s["peak_mb"]["median"],
+                         s["bogo_ops_per_guest"]["median"], r + 1))
+    results = {n: {"reps": raw[n]} for n in names}
     doc = {"guests": guests, "guest_mem": guest_mem, "repetitions": reps,
            "schedule": sched, "seed": seed, "budget_mb": budget_mb,
            "configs": results, "skipped": skipped}
-    prefix = os.path.join(out, name)
-    with open(prefix + ".json", "w") as f:
-        json.dump(doc, f, indent=1)
-    if results:
-        plot(results, prefix)
-        with open(prefix + "-summary.md", "w") as f:
-            f.write(table(results, budget_mb))
+    write_outputs(doc, os.path.join(out, name))
     return doc

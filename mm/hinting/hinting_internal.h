@@ -50,6 +50,7 @@ struct hinting_stats {
 	atomic_long_t failed;
 	atomic_long_t batches;
 	atomic_long_t zone_lock_acquisitions;
+	atomic64_t worker_cpu_ns;
 };
 
 extern struct hinting_knobs hinting_knobs;

@@ -168,6 +168,14 @@ static struct kobj_attribute stat_##_name = __ATTR_RO(_name)
 KZ_STAT(zeroing_skipped_pages, hinting_zeroing_skipped);
 KZ_STAT(zeroing_done_pages, hinting_zeroing_done);
 KZ_STAT(known_zero_marked_pages, hinting_known_zero_marked);
+static ssize_t worker_cpu_ns_show(struct kobject *k, struct kobj_attribute *a,
+				  char *buf)
+{
+	return sysfs_emit(buf, "%llu\n",
+			  (u64)atomic64_read(&hinting_stats.worker_cpu_ns));
+}
+
+static struct kobj_attribute stat_worker_cpu_ns = __ATTR_RO(worker_cpu_ns);
 static struct kobj_attribute stat_captured = __ATTR_RO(captured);
 static struct kobj_attribute stat_dropped = __ATTR_RO(dropped);
 static struct kobj_attribute stat_reported_bytes = __ATTR_RO(reported_bytes);
@@ -182,6 +190,7 @@ static struct attribute *stat_attrs[] = {
 	&stat_failed.attr,
 	&stat_batches.attr,
 	&stat_zone_lock_acquisitions.attr,
+	&stat_worker_cpu_ns.attr,
 	&stat_zeroing_skipped_pages.attr,
 	&stat_zeroing_done_pages.attr,
 	&stat_known_zero_marked_pages.attr,

@@ -12,10 +12,12 @@ import density  # noqa: E402
 
 @test("bench.density.quick", suite="bench-smoke")
 def density_quick(ctx):
-    """One guest, short schedule, no-reporting vs the kernel's page
-    reporting: JSON, plots and table are written and hold sane figures."""
+    """One guest, short schedule, no reporting vs the kernel's page
+    reporting vs vmdense hinting: JSON, plots and table are written and
+    hold sane figures, and hinting's guest-side cost is recorded."""
     doc = density.run(guests=1, guest_mem="1G", reps=1, phases=3,
-                      phase_s=6, configs=["none", "upstream_reporting"],
+                      phase_s=6, configs=["none", "upstream_reporting",
+                                          "vmdense_hinting"],
                       out=ctx.logdir, name="density-quick")
     for ext in (".json", "-memory.png", "-bogo.png", "-summary.md"):
         path = os.path.join(ctx.logdir, "density-quick" + ext)
@@ -31,4 +33,10 @@ def density_quick(ctx):
               "%s: no stress-ng bogo-ops recorded" % name)
         metrics[name + "_mean_mb"] = round(s["mean_mb"]["median"], 1)
         metrics[name + "_peak_mb"] = round(s["peak_mb"]["median"], 1)
+    hinting = doc["configs"]["vmdense_hinting"]["summary"]
+    for key in ("reported_mib_per_guest", "worker_cpu_ms_per_guest",
+                "zone_locks_per_guest"):
+        check(hinting[key]["median"] > 0, "vmdense_hinting: %s is %s "
+              "after a schedule that freed memory" % (key, hinting[key]))
+        metrics["vmdense_hinting_" + key] = round(hinting[key]["median"], 1)
     return metrics

@@ -22,7 +22,8 @@ SYSFS = "/sys/kernel/mm/hinting"
 KNOBS = ("enabled", "min_order", "wake_threshold", "report_threshold",
          "report_batch", "delay_ms")
 STATS = ("captured", "dropped", "stale", "isolated", "reported_pages",
-         "reported_bytes", "failed", "batches", "zone_lock_acquisitions")
+         "reported_bytes", "failed", "batches", "zone_lock_acquisitions",
+         "worker_cpu_ns")
 
 def keep_logs(ctx, tag):
     """balloon_return writes fixed names; keep one set per driver."""
@@ -164,13 +165,16 @@ def integrity(ctx):
         check("rc=0" in out, "the checker failed:\n%s" % out[-800:])
         check(delta["reported_pages"] > 0 and delta["batches"] > 0,
               "nothing was reported during the run: %s" % delta)
+        check(delta["worker_cpu_ns"] > 0, "the worker reported %d batches "
+              "in no CPU time" % delta["batches"])
     check_serial_clean(ctx.path("serial.log"))
     check("invoked oom-killer" not in open(ctx.path("serial.log")).read(),
           "the workload ran out of memory (see serial.log)")
     return {"corrupt_bytes": corrupt,
             "reported_mb": round(delta["reported_bytes"] / 2**20, 1),
             "batches": delta["batches"], "stale": delta["stale"],
-            "dropped": delta["dropped"]}
+            "dropped": delta["dropped"],
+            "worker_cpu_ms": round(delta["worker_cpu_ns"] / 1e6, 1)}
 
 
 # knob: (valid values, invalid values)
