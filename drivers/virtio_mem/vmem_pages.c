@@ -10,7 +10,7 @@
  * PageOffline); older kernels start them PageReserved, which we convert.
  * Pages we take back from the buddy with alloc_contig_range() are brought
  * into the same state, so that one release path serves both. We look at
- * the pages rather than at the kernel version.
+ * the pages rather than at the kernel version where the pages tell.
  */
 #include <linux/gfp.h>
 #include <linux/memory_hotplug.h>
@@ -106,6 +106,21 @@ int vmem_pages_take(unsigned long pfn, unsigned long nr)
 }
 
 /*
+ * Before 6.11 offlining took every page of a memory block off the managed
+ * count, fake-offline ones included, which were never on it: count those
+ * back while the block goes offline (and off again if that is cancelled),
+ * or MemTotal ends up short by them once the block is removed. Since 6.11
+ * offlining counts only the pages it takes from the buddy. Kbuild tells
+ * which kind of kernel we are built for.
+ */
+static void vmem_offline_accounting(unsigned long pfn, long nr)
+{
+#ifdef VMEM_OFFLINE_SUBTRACTS_ALL
+	adjust_managed_page_count(pfn_to_page(pfn), nr);
+#endif
+}
+
+/*
  * Offlining skips PageOffline pages whose reference count is zero: drop
  * our reference when a memory block goes offline...
  */
@@ -113,6 +128,7 @@ void vmem_pages_drop_refs(unsigned long pfn, unsigned long nr)
 {
 	unsigned long i;
 
+	vmem_offline_accounting(pfn, nr);
 	for (i = 0; i < nr; i++) {
 		struct page *page = pfn_to_page(pfn + i);
 
@@ -128,4 +144,5 @@ void vmem_pages_get_refs(unsigned long pfn, unsigned long nr)
 
 	for (i = 0; i < nr; i++)
 		page_ref_inc(pfn_to_page(pfn + i));
+	vmem_offline_accounting(pfn, -(long)nr);
 }

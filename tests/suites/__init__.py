@@ -6,5 +6,6 @@ from . import baseline  # noqa: F401
 from . import hinting  # noqa: F401
 from . import bench_smoke  # noqa: F401
 from . import virtio_mem  # noqa: F401
+from . import virtio_mem_debian  # noqa: F401
 from . import hoststub  # noqa: F401
 from . import hyperv  # noqa: F401
