@@ -4,6 +4,7 @@ from . import host_unit  # noqa: F401
 from . import kunit_guest  # noqa: F401
 from . import baseline  # noqa: F401
 from . import hinting  # noqa: F401
+from . import hinting_debian  # noqa: F401
 from . import bench_smoke  # noqa: F401
 from . import virtio_mem  # noqa: F401
 from . import virtio_mem_debian  # noqa: F401

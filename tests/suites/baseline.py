@@ -63,14 +63,20 @@ def virtio_mem_plug_unplug(ctx, module, driver_dir):
                 "touched_mb": hold_mb, "accel": vm.accel_used}
 
 
-def balloon_return(ctx, module, driver_dir, alloc_mb=1200, cmdline=""):
+def balloon_return(ctx, module, driver_dir, alloc_mb=1200, cmdline="",
+                   kernel=vmmod.KERNEL, extra_files=None, load=None):
     """Shared by the baseline and vmdense's balloon: a 2 GiB guest
     allocates, touches and frees alloc_mb; how much host memory comes back,
-    how fast. Returns the metrics."""
+    how fast. Returns the metrics. A guest of another kernel brings its
+    modules in extra_files and loads them with load(vm)."""
     with vmmod.VM(mem="2G", balloon=True, timeout=900, cmdline=cmdline,
+                  kernel=kernel, extra_files=extra_files,
                   log=ctx.path("serial.log")) as vm:
         ctx.log("booted (%s); loading %s" % (vm.accel_used, module))
-        load_module(vm, module, driver_dir)
+        if load:
+            load(vm)
+        else:
+            load_module(vm, module, driver_dir)
         start_holder(vm, alloc_mb)
         held = HostSampler(vm).until_stable(1, 10)
         free_held = meminfo(vm)["MemFree"]

@@ -1,100 +1,17 @@
 # SPDX-License-Identifier: GPL-2.0
 """vmdense_virtio_mem built against Debian 12's 6.1 headers and loaded on
-Debian's own 6.1 kernel (the linux-image .deb of the headers' ABI, which
-scripts/install-deps downloads and which is unpacked here, never
-installed), side by side with that kernel's own virtio_mem: the external
-build is not only compiled but runs where users would load it."""
-import glob
-import lzma
+Debian's own 6.1 kernel (suites/debian_kernel.py), side by side with that
+kernel's own virtio_mem: the external build is not only compiled but runs
+where users would load it."""
 import os
-import subprocess
 import time
 
 import vmdense_vm as vmmod
 from harness import OUT, ROOT, check, test
+from suites import debian_kernel as deb
 from suites.guest import (MiB, check_serial_clean, meminfo, start_holder,
                           stop_holder)
 from suites.virtio_mem import OURS, UPSTREAM, _external_build, _Prefixed
-
-DEB_DIR = os.path.join(OUT, "debian-6.1")
-MODDIR = "lib/modules-6.1"	# in the guest; the base initramfs has 6.12's
-
-
-def _headers():
-    dirs = sorted(glob.glob("/usr/src/linux-headers-6.1.*-amd64"))
-    check(dirs, "Debian 12's 6.1 headers are not installed "
-          "(linux-headers-amd64; run scripts/install-deps)")
-    return dirs[-1], os.path.basename(dirs[-1])[len("linux-headers-"):]
-
-
-def _unpacked(abi):
-    """The .deb unpacked once under out/debian-6.1/root."""
-    debs = glob.glob(os.path.join(DEB_DIR, "linux-image-%s_*.deb" % abi))
-    check(debs, "no linux-image-%s .deb in %s: run scripts/install-deps"
-          % (abi, DEB_DIR))
-    root = os.path.join(DEB_DIR, "root")
-    kernel = os.path.join(root, "boot", "vmlinuz-" + abi)
-    if not os.path.exists(kernel):
-        res = subprocess.run(["dpkg-deb", "-x", debs[0], root],
-                             capture_output=True, text=True, timeout=300)
-        check(res.returncode == 0, "dpkg-deb -x %s failed: %s" % (
-            debs[0], res.stderr[-500:]))
-    # the package leaves modules.dep to depmod at install time
-    if not os.path.exists(os.path.join(root, "lib", "modules", abi,
-                                       "modules.dep")):
-        res = subprocess.run(["depmod", "-b", root, abi],
-                             capture_output=True, text=True, timeout=300)
-        check(res.returncode == 0, "depmod -b %s %s failed: %s" % (
-            root, abi, res.stderr[-500:]))
-    return root, kernel
-
-
-def _load_order(root, abi, names):
-    """Module files (relative to the modules dir) for `names` and what they
-    need, each after its dependencies, from the image's modules.dep."""
-    mdir = os.path.join(root, "lib", "modules", abi)
-    deps = {}
-    with open(os.path.join(mdir, "modules.dep")) as f:
-        for line in f:
-            path, _, rest = line.partition(":")
-            deps[path] = rest.split()
-    by_name = {os.path.basename(p).split(".ko")[0].replace("-", "_"): p
-               for p in deps}
-    order = []
-
-    def visit(path):
-        if path in order:
-            return
-        for d in deps[path]:
-            visit(d)
-        order.append(path)
-    for n in names:
-        check(n in by_name, "%s is not a module of %s" % (n, abi))
-        visit(by_name[n])
-    return mdir, order
-
-
-def _modules_archive(root, abi, ko, with_ours):
-    """Extra initramfs files: the modules decompressed, in load order,
-    and the list to load (the image's modules are .ko.xz, which busybox
-    insmod cannot read)."""
-    wanted = ["virtio_pci"] + ([] if with_ours else ["virtio_mem"])
-    mdir, order = _load_order(root, abi, wanted)
-    files, names = {}, []
-    for path in order:
-        with open(os.path.join(mdir, path), "rb") as f:
-            data = f.read()
-        if path.endswith(".xz"):
-            data = lzma.decompress(data)
-        name = os.path.basename(path).split(".ko")[0] + ".ko"
-        files["%s/%s" % (MODDIR, name)] = (0o644, data)
-        names.append(name)
-    if with_ours:
-        with open(ko, "rb") as f:
-            files["%s/vmdense_virtio_mem.ko" % MODDIR] = (0o644, f.read())
-        names.append("vmdense_virtio_mem.ko")
-    files["%s/order" % MODDIR] = (0o644, ("\n".join(names) + "\n").encode())
-    return files
 
 
 def _run(ctx, kernel, abi, files, driver_dir):
@@ -103,13 +20,7 @@ def _run(ctx, kernel, abi, files, driver_dir):
     with vmmod.VM(mem="1G", vmem="1G", vmem_block="2M", kernel=kernel,
                   extra_files=files, timeout=600,
                   log=ctx.path("serial.log")) as vm:
-        rel = vm.sh("uname -r").strip()
-        check(rel == abi, "the guest runs %r, not Debian's %s" % (rel, abi))
-        vm.sh("cd /%s && for m in $(cat order); do insmod $m || exit 1; "
-              "done" % MODDIR)
-        vm.wait_for(lambda: vm.run("ls %s | grep -q '^virtio'" % driver_dir,
-                                   check=False)[0] == 0,
-                    "%s to bind the device" % driver_dir, 60, 0.3)
+        deb.load(vm, abi, driver_dir)
         total0 = meminfo(vm)["MemTotal"]
         t0 = time.monotonic()
         vm.vmem_set_requested(512 * MiB)
@@ -143,17 +54,16 @@ def debian_6_1(ctx):
     """Our module built against Debian 12's 6.1 headers, on Debian's 6.1
     kernel: binds QEMU's virtio-mem-pci, plugs and unplugs 512 MiB exactly
     with data in it; then the same with that kernel's own virtio_mem."""
-    kdir, abi = _headers()
-    root, kernel = _unpacked(abi)
+    kdir, abi = deb.headers()
+    root, kernel = deb.unpacked(abi)
     ko = os.path.join(OUT, "ext-virtio_mem-6.1", "vmdense_virtio_mem.ko")
-    src = glob.glob(os.path.join(ROOT, "drivers", "virtio_mem", "*.[ch]"))
-    if not os.path.exists(ko) or \
-            os.path.getmtime(ko) < max(os.path.getmtime(f) for f in src):
+    if deb.stale(ko, os.path.join(ROOT, "drivers", "virtio_mem")):
         _external_build(ctx, kdir, "6.1")
-    plug, unplug = _run(ctx, kernel, abi,
-                        _modules_archive(root, abi, ko, True), OURS[1])
+    plug, unplug = _run(ctx, kernel, abi, deb.modules_archive(
+        root, abi, ["virtio_pci"], ko), OURS[1])
     up_plug, up_unplug = _run(_Prefixed(ctx, "upstream-"), kernel, abi,
-                              _modules_archive(root, abi, ko, False),
+                              deb.modules_archive(
+                                  root, abi, ["virtio_pci", "virtio_mem"]),
                               UPSTREAM[1])
     return {"kernel": abi, "plug_seconds": round(plug, 3),
             "unplug_seconds": round(unplug, 3),
