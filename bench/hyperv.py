@@ -80,6 +80,17 @@ def boot_times(ctx, boots=3):
     return res
 
 
+def _step(r, runs, what, tag, fn, failures):
+    """One nested run of repetition r: progress line, its own log
+    directory, a failure noted rather than raised."""
+    print("[hyperv] run %d/%d: %s" % (r + 1, runs, what), flush=True)
+    ctx = harness.Context("bench-hyperv-%s-%d" % (tag, r))
+    res = _attempt(what, lambda: fn(ctx))
+    if not res:
+        failures.append("%s run %d" % (what, r + 1))
+    return res
+
+
 def run(runs=3):
     os.makedirs(OUTDIR, exist_ok=True)
     ret = {p: {"returned_mb": [], "return_seconds": []}
@@ -89,32 +100,17 @@ def run(runs=3):
     failures = []
     for r in range(runs):
         for path in RETURN_PATHS:
-            print("[hyperv] run %d/%d: fill and free 1 GiB, %s" % (
-                r + 1, runs, path), flush=True)
-            ctx = harness.Context("bench-hyperv-%s-%d" % (path, r))
-            res = _attempt(path, lambda: fill_free_run(ctx, path))
-            if not res:
-                failures.append("%s run %d" % (path, r + 1))
-                continue
-            for k in ret[path]:
+            res = _step(r, runs, "fill and free 1 GiB, " + path, path,
+                        lambda ctx: fill_free_run(ctx, path), failures)
+            for k in ret[path] if res else ():
                 ret[path][k].append(res[0].get(k, 0))
-        print("[hyperv] run %d/%d: skip-zeroing (init_on_alloc=1)" % (
-            r + 1, runs), flush=True)
-        ctx = harness.Context("bench-hyperv-zeroing-%d" % r)
-        m = _attempt("skip-zeroing", lambda: skip_zeroing(ctx))
-        if not m:
-            failures.append("skip-zeroing run %d" % (r + 1))
-        else:
-            for k in ZEROING_KEYS:
-                zero[k].append(m.get(k, 0))
-        print("[hyperv] run %d/%d: L2 boot time, init_on_alloc=0 and 1" % (
-            r + 1, runs), flush=True)
-        ctx = harness.Context("bench-hyperv-boot-%d" % r)
-        b = _attempt("boot times", lambda: boot_times(ctx))
-        if not b:
-            failures.append("boot times run %d" % (r + 1))
-            continue
-        for k in boot:
+        m = _step(r, runs, "skip-zeroing (init_on_alloc=1)", "zeroing",
+                  skip_zeroing, failures)
+        for k in ZEROING_KEYS if m else ():
+            zero[k].append(m.get(k, 0))
+        b = _step(r, runs, "L2 boot time, init_on_alloc=0 and 1", "boot",
+                  boot_times, failures)
+        for k in boot if b else ():
             boot[k] += b[k]
     doc = {"runs": runs, "failures": failures,
            "return": {p: {k: _spread(v) for k, v in vals.items()}
