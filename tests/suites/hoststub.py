@@ -16,9 +16,10 @@ from suites.host_unit import _make_test
 
 MiB = 1 << 20
 # Fresh L1 boots after nested-TCG accidents, per test run: measured in one
-# full `make test` here, 4 accidents in 19 nested runs; one test once
-# needed 3 fresh boots in a row.
-NESTED_RETRIES = 5
+# full `make test` here, 4 accidents in 19 nested runs; on another machine
+# (2026-11-30) 13 in one full run, and one hyperv.hot_hints run needed 5
+# fresh boots in a row.
+NESTED_RETRIES = 8
 STUB = "/vmdense/host-stub"
 L2_APPEND = "console=ttyS0 panic=-1 memhp_default_state=online_movable"
 
@@ -89,10 +90,10 @@ def _nested(ctx, l1_script, l2_cmd, timeout=600, l2_files=None):
     # Accidents of the nested TCG setup (see _l2_cpu_state_lost() and
     # below): a fresh L1 is booted, up to NESTED_RETRIES times in all;
     # each attempt's log is kept and both kinds are counted.
-    restarts = state_lost = 0
+    restarts = state_lost = stub_crashes = 0
     while True:
         t0 = time.monotonic()
-        attempt = restarts + state_lost
+        attempt = restarts + state_lost + stub_crashes
         try:
             with vmmod.VM(mem="2G", smp=2, cmd=L1_PROLOGUE + l1_script,
                           timeout=timeout, log=ctx.path("serial.log"),
@@ -106,6 +107,13 @@ def _nested(ctx, l1_script, l2_cmd, timeout=600, l2_files=None):
                 os.replace(ctx.path("serial.log"), ctx.path(
                     "serial-l2-state-lost-%d.log" % state_lost))
                 ctx.log("L2 %s; booting L1 again" % why)
+                continue
+            why = _l1_memory_lost(text)
+            if why and attempt < NESTED_RETRIES and not stub_crashes:
+                stub_crashes += 1
+                os.replace(ctx.path("serial.log"),
+                           ctx.path("serial-stub-crash.log"))
+                ctx.log("%s; booting L1 again (once)" % why)
                 continue
             break
         except vmmod.VMError as e:
@@ -124,10 +132,26 @@ def _nested(ctx, l1_script, l2_cmd, timeout=600, l2_files=None):
         raise Skip("L1 has no /dev/kvm (no SVM/VMX in the L1 CPU)")
     check(status == 0, "L1 script failed with status %d:\n%s" % (
         status, "\n".join(text.splitlines()[-70:])))
-    metrics = {"l1_restarts": restarts, "l2_state_lost": state_lost}
+    metrics = {"l1_restarts": restarts, "l2_state_lost": state_lost,
+               "stub_crashes": stub_crashes}
     for k, v in re.findall(r"^METRIC (\S+) (\S+)", text, re.M):
         metrics[k] = float(v) if "." in v else int(v)
     return metrics, text, secs
+
+
+def _l1_memory_lost(text):
+    """Why host-stub died of memory it did not write, or None. Seen once
+    (2026-11-30, hyperv.hot_hints, seconds after the start) in the runs
+    where L1 also reset and L2 triple-faulted at random: glibc's malloc
+    found its arena broken and, in the same instant, the control thread
+    read a NULL where its static state had held the VM since start-up:
+    two unrelated words of host-stub's .data back at their initial values,
+    which none of its code stores back. host-stub itself is checked under ASan
+    and UBSan (unit.host_stub) and fuzzed; a crash is retried only once,
+    counted as stub_crashes, its log kept; a second one fails the test."""
+    if re.search(r"host-stub\[\d+\]: segfault at|Fatal glibc error", text):
+        return "host-stub crashed (L1 memory corrupted?)"
+    return None
 
 
 def _l2_cpu_state_lost(text):
