@@ -143,10 +143,10 @@ def _l1_memory_lost(text):
     """Why host-stub died of memory it did not write, or None. Seen once
     (2026-11-30, hyperv.hot_hints, seconds after the start) in the runs
     where L1 also reset and L2 triple-faulted at random: glibc's malloc
-    found its arena broken and, in the same instant, the control thread
-    read a NULL where its static state had held the VM since start-up:
-    two unrelated words of host-stub's .data back at their initial values,
-    which none of its code stores back. host-stub itself is checked under ASan
+    found the top chunk of its arena broken and, in the same instant, the
+    control thread read NULL for the VM pointer its static state had held
+    since start-up: host-stub's .data wrong in two places that none of its
+    code writes after start-up. host-stub itself is checked under ASan
     and UBSan (unit.host_stub) and fuzzed; a crash is retried only once,
     counted as stub_crashes, its log kept; a second one fails the test."""
     if re.search(r"host-stub\[\d+\]: segfault at|Fatal glibc error", text):
