@@ -17,7 +17,7 @@ from suites.host_unit import _make_test
 MiB = 1 << 20
 # Fresh L1 boots after nested-TCG accidents, per test run: measured in one
 # full `make test` here, 4 accidents in 19 nested runs; on another machine
-# (2026-11-30) 13 in one full run, and one hyperv.hot_hints run needed 5
+# (2026-11-30) 11 in one full run, and one hyperv.hot_hints run needed 5
 # fresh boots in a row.
 NESTED_RETRIES = 8
 STUB = "/vmdense/host-stub"
