@@ -41,7 +41,25 @@ KERNEL = os.path.join(OUT, "build", "arch", "x86", "boot", "bzImage")
 INITRD = os.path.join(OUT, "initramfs.cpio.gz")
 ACCEL_CACHE = os.path.join(OUT, "accel")
 QEMU = "qemu-system-x86_64"
+# The emulator of nested runs' L1 (scripts/install-deps unpacks QEMU 10.0
+# from bookworm-backports there); VMDENSE_NESTED_QEMU overrides it.
+NESTED_QEMU = os.path.join(OUT, "qemu-nested", "root", "usr", "bin",
+                           "qemu-system-x86_64")
 MiB = 1 << 20
+
+
+def nested_qemu():
+    """(binary, version line) of the QEMU that runs a nested test's L1:
+    VMDENSE_NESTED_QEMU, else the one install-deps unpacked, else the
+    system's. Its emulation of SVM decides whether L2 survives: see
+    tests/suites/hoststub.py."""
+    path = os.environ.get("VMDENSE_NESTED_QEMU") or (
+        NESTED_QEMU if os.access(NESTED_QEMU, os.X_OK) else QEMU)
+    res = subprocess.run([path, "--version"], capture_output=True,
+                         text=True, timeout=60)
+    if res.returncode != 0:
+        raise VMError("%s --version failed: %s" % (path, res.stderr.strip()))
+    return path, res.stdout.splitlines()[0]
 
 
 class VMError(Exception):
@@ -131,14 +149,16 @@ class VM:
     balloon: add virtio-balloon-pci with free-page-reporting=on;
     cmd: shell command run at boot (the guest powers off after it), else the
     agent serves run(); cmdline: extra kernel parameters; timeout: seconds
-    this boot may last in all; accel: 'auto', 'kvm' or 'tcg'.
+    this boot may last in all; accel: 'auto', 'kvm' or 'tcg'; qemu: the
+    emulator binary (default: the system's, see nested_qemu()).
     """
 
     def __init__(self, mem="1G", smp=2, vmem=None, vmem_block="2M",
                  vmem_requested=0, vmem_node=None, numa=1, balloon=False,
                  cmd=None, cmdline="", timeout=600, accel="auto",
                  kernel=KERNEL, initrd=INITRD, log=None, extra_files=None,
-                 console=False):
+                 console=False, qemu=QEMU):
+        self.qemu = qemu
         self.mem = parse_size(mem)
         self.smp = smp
         self.vmem = parse_size(vmem) if vmem else 0
@@ -175,7 +195,7 @@ class VM:
 
     def _qemu_args(self, accel):
         ram = ["-object", "memory-backend-memfd,id=ram0,size=%d" % self.mem]
-        args = [QEMU, "-nodefaults", "-no-user-config", "-display", "none",
+        args = [self.qemu, "-nodefaults", "-no-user-config", "-display", "none",
                 "-no-reboot", "-smp", str(self.smp)]
         if accel == "kvm":
             args += ["-accel", "kvm", "-cpu", "host"]
