@@ -26,7 +26,8 @@ ROOT = os.path.dirname(HERE)
 sys.path[:0] = [os.path.join(ROOT, "scripts"), os.path.join(ROOT, "tests")]
 
 import harness  # noqa: E402
-from suites.hoststub import L2_APPEND, STUB, _nested  # noqa: E402
+from suites.hoststub import (L2_APPEND, L2_SMP, STUB,  # noqa: E402
+                             _nested)
 from suites.hyperv import RETURN_PATHS, fill_free_run, skip_zeroing  # noqa
 
 OUTDIR = os.path.join(ROOT, "out", "bench")
@@ -58,8 +59,8 @@ def _attempt(what, fn):
 
 
 def boot_times(ctx, boots=3):
-    """L2 (1 GiB, 2 vCPUs, no vmdense module) booted `boots` times with
-    init_on_alloc=0 and as often with 1, alternating, in one L1: seconds
+    """L2 (1 GiB, L2_SMP vCPUs, no vmdense module) booted `boots` times
+    with init_on_alloc=0 and as often with 1, alternating, in one L1: seconds
     from kernel start to L2 user space (its init's 'userspace up' line).
     An L2 that does not come up is left out (the nested accidents of
     tests/suites/hoststub.py); returns {"ioa0": [...], "ioa1": [...]}."""
@@ -68,10 +69,11 @@ def boot_times(ctx, boots=3):
         ioa = i % 2
         script += (
             "%s --kernel /vmdense/bzImage --initrd /vmdense/l2.cpio.gz "
-            "--mem 1024M --smp 2 --append '%s init_on_alloc=%d' "
+            "--mem 1024M --smp %d --append '%s init_on_alloc=%d' "
             "--console /tmp/l2-%d.log --timeout 200\n"
             "echo \"BOOT ioa=%d $(grep -o 'userspace up after [0-9.]*' "
-            "/tmp/l2-%d.log)\"\n" % (STUB, L2_APPEND, ioa, i, ioa, i))
+            "/tmp/l2-%d.log)\"\n"
+            % (STUB, L2_SMP, L2_APPEND, ioa, i, ioa, i))
     _, text, _ = _nested(ctx, script + "exit 0\n", "exit 7", timeout=1200)
     res = {"ioa0": [], "ioa1": []}
     for ioa, secs in re.findall(r"^BOOT ioa=(\d) userspace up after "
