@@ -48,6 +48,10 @@ NESTED_QEMU = os.path.join(OUT, "qemu-nested", "root", "usr", "bin",
 MiB = 1 << 20
 
 
+class VMError(Exception):
+    """A boot or a guest command went wrong; the message says what."""
+
+
 def nested_qemu():
     """(binary, version line) of the QEMU that runs a nested test's L1:
     VMDENSE_NESTED_QEMU, else the one install-deps unpacked, else the
@@ -60,10 +64,6 @@ def nested_qemu():
     if res.returncode != 0:
         raise VMError("%s --version failed: %s" % (path, res.stderr.strip()))
     return path, res.stdout.splitlines()[0]
-
-
-class VMError(Exception):
-    """A boot or a guest command went wrong; the message says what."""
 
 
 def parse_size(text):

@@ -8,8 +8,8 @@ import re
 import vmdense_vm as vmmod
 from harness import check, test
 from suites.guest import check_serial_clean
-from suites.hoststub import (L2_APPEND, L2_SMP, _build_guest_module,
-                             _nested, _stub_built)
+from suites.hoststub import (_build_guest_module, _nested, _stub_built,
+                             _stub_cmd)
 
 HV = "/sys/kernel/vmdense_hyperv"
 STATS = "/sys/kernel/mm/hinting/stats"
@@ -30,11 +30,8 @@ settle() {
 
 
 def _stub(mem, append, timeout):
-    return ("$S --kernel /vmdense/bzImage --initrd /vmdense/l2.cpio.gz "
-            "--mem %s --smp %d --append '%s %s' --console /tmp/l2.log "
-            "--timeout %d --stats-out /tmp/stats.json --hyperv "
-            "--control /tmp/c.sock" % (mem, L2_SMP, L2_APPEND, append,
-                                       timeout))
+    return _stub_cmd("--hyperv --control /tmp/c.sock", timeout, mem=mem,
+                     append=append)
 
 
 def _l2_values(text, tag):
