@@ -118,6 +118,15 @@ def bogo_ops(vm):
     return sum(int(n) for n in re.findall(r"bogo-ops:\s*(\d+)", text))
 
 
+def host_cpu_s(vm):
+    """CPU seconds the guest's QEMU process (all its threads: vCPU, I/O,
+    the madvise of reported pages) has used on the host so far."""
+    with open("/proc/%d/stat" % vm.proc.pid) as f:
+        # fields after the command name, which may hold spaces
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def hinting_stats(vm):
     rc, text = vm.run("cd /sys/kernel/mm/hinting/stats 2>/dev/null && "
                       "grep . *", check=False)
@@ -167,6 +176,7 @@ def run_config(name, guests, guest_mem, sched, interval, logdir):
         total = sum(s for _, s, _ in sched)
         window = total + TAIL_S
         t0 = time.monotonic()
+        cpu0 = [host_cpu_s(vm) for vm in vms]
         samples = []
         last_note = last_ctrl = 0.0
         while True:
@@ -188,6 +198,7 @@ def run_config(name, guests, guest_mem, sched, interval, logdir):
             vm.wait_for(lambda: vm.run("test -e /tmp/sched.done",
                                        check=False)[0] == 0,
                         "the schedule to finish", 120, interval=1)
+        cpu = [host_cpu_s(vm) - c for vm, c in zip(vms, cpu0)]
         ops = [bogo_ops(vm) for vm in vms]
         stats = [hinting_stats(vm) for vm in vms]
     finally:
@@ -199,7 +210,8 @@ def run_config(name, guests, guest_mem, sched, interval, logdir):
                 for i in range(len(samples) - 1)) / 1024
     return {"samples": samples, "mean_mb": statistics.fmean(values),
             "peak_mb": max(values), "gib_seconds": gib_s,
-            "seconds": duration, "bogo_ops": ops, "hinting_stats": stats,
+            "seconds": duration, "bogo_ops": ops, "host_cpu_s": cpu,
+            "hinting_stats": stats,
             "vmem_resizes": [c.changes for c in ctrls]}
 
 
@@ -208,6 +220,13 @@ def _guest_cost(rep, key):
     (0 where the guest has no mm/hinting consumer)."""
     vals = [st.get(key, 0) for st in rep["hinting_stats"]]
     return statistics.fmean(vals) if vals else 0
+
+
+def _ops_per_cpu_s(rep):
+    """Bogo-ops per host CPU second over the guests of one repetition
+    (0 for results saved before host CPU time was recorded)."""
+    cpu = sum(rep.get("host_cpu_s", []))
+    return sum(rep["bogo_ops"]) / cpu if cpu else 0
 
 
 def summarize(reps, guests, budget_mb):
@@ -223,6 +242,11 @@ def summarize(reps, guests, budget_mb):
         "mean_mb": mean, "peak_mb": peak, "gib_seconds": med("gib_seconds"),
         "bogo_ops_per_guest": spread([statistics.fmean(r["bogo_ops"])
                                       for r in reps]),
+        # Work per host CPU second: 3 one-vCPU guests share 2 cores, so
+        # raw bogo-ops follow each guest's share of the CPU (they varied
+        # by 25 % between configurations and repetitions); per CPU second
+        # of its QEMU process they show what the configuration costs.
+        "bogo_ops_per_cpu_s": spread([_ops_per_cpu_s(r) for r in reps]),
         "guests_fit_peak": int(budget_mb // (peak["median"] / guests)),
         "guests_fit_mean": int(budget_mb // (mean["median"] / guests)),
         # guest-side cost of hinting: CPU time of the reporting worker and
@@ -255,17 +279,20 @@ def plot(results, path_prefix):
     fig.savefig(path_prefix + "-memory.png", dpi=100)
     plt.close(fig)
 
-    fig, ax = plt.subplots(figsize=(9, 4))
     names = list(results)
-    med = [results[n]["summary"]["bogo_ops_per_guest"]["median"]
-           for n in names]
-    lo = [m - results[n]["summary"]["bogo_ops_per_guest"]["min"]
-          for m, n in zip(med, names)]
-    hi = [results[n]["summary"]["bogo_ops_per_guest"]["max"] - m
-          for m, n in zip(med, names)]
-    ax.bar(names, med, yerr=[lo, hi], capsize=4)
-    ax.set_ylabel("stress-ng bogo-ops per guest (median, min-max)")
-    ax.set_title("Work done per configuration")
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+    for ax, key, label in (
+            (axes[0], "bogo_ops_per_guest", "bogo-ops per guest"),
+            (axes[1], "bogo_ops_per_cpu_s", "bogo-ops per host CPU second")):
+        st = [results[n]["summary"].get(key) or
+              {"median": 0, "min": 0, "max": 0} for n in names]
+        med = [x["median"] for x in st]
+        ax.bar(names, med, capsize=4, yerr=[
+            [x["median"] - x["min"] for x in st],
+            [x["max"] - x["median"] for x in st]])
+        ax.set_ylabel(label + " (median, min-max)")
+        ax.tick_params(axis="x", labelrotation=30)
+    fig.suptitle("Work done per configuration")
     fig.tight_layout()
     fig.savefig(path_prefix + "-bogo.png", dpi=100)
     plt.close(fig)
@@ -275,6 +302,15 @@ def _ratio(s, ref, key):
     if not ref:
         return "-"
     return "%.2fx" % (s[key] / max(1, ref["summary"][key]))
+
+
+def _change(s, ref, key):
+    """Median of @key against the reference configuration's, in %."""
+    if not ref or not s.get(key, {}).get("median") or \
+            not ref["summary"].get(key, {}).get("median"):
+        return "-"
+    return "%+.1f %%" % (100 * (s[key]["median"] /
+                                ref["summary"][key]["median"] - 1))
 
 
 def table(results, budget_mb):
@@ -302,17 +338,21 @@ def table(results, budget_mb):
                _ratio(s, up, "guests_fit_peak"),
                _ratio(s, up, "guests_fit_mean")))
     rows += ["", "| configuration | bogo-ops/guest (min-max) | vs none "
+             "| bogo-ops per host CPU s (min-max) | vs none "
              "| hinting worker CPU ms/guest | zone locks/guest "
-             "| reported MiB/guest |", "|---|---|---|---|---|---|"]
+             "| reported MiB/guest |", "|---|---|---|---|---|---|---|---|"]
     for name, res in results.items():
         s = res["summary"]
         ops = s["bogo_ops_per_guest"]
-        vs = "-"
-        if base:
-            ref = base["summary"]["bogo_ops_per_guest"]["median"]
-            vs = "%+.1f %%" % (100 * (ops["median"] / max(1, ref) - 1))
-        rows.append("| %s | %.0f (%.0f-%.0f) | %s | %.0f | %.0f | %.0f |"
-                    % (name, ops["median"], ops["min"], ops["max"], vs,
+        per_cpu = s.get("bogo_ops_per_cpu_s", {})
+        rows.append("| %s | %.0f (%.0f-%.0f) | %s | %s | %s | %.0f | %.0f "
+                    "| %.0f |"
+                    % (name, ops["median"], ops["min"], ops["max"],
+                       _change(s, base, "bogo_ops_per_guest"),
+                       "%.0f (%.0f-%.0f)" % (per_cpu["median"],
+                                             per_cpu["min"], per_cpu["max"])
+                       if per_cpu.get("median") else "-",
+                       _change(s, base, "bogo_ops_per_cpu_s"),
                        s["worker_cpu_ms_per_guest"]["median"],
                        s["zone_locks_per_guest"]["median"],
                        s["reported_mib_per_guest"]["median"]))

@@ -31,6 +31,10 @@ def density_quick(ctx):
               "%s: mean %s / peak %s" % (name, s["mean_mb"], s["peak_mb"]))
         check(s["bogo_ops_per_guest"]["median"] > 0,
               "%s: no stress-ng bogo-ops recorded" % name)
+        check(s["bogo_ops_per_cpu_s"]["median"] > 0,
+              "%s: no host CPU time recorded for the guests" % name)
+        metrics[name + "_bogo_ops_per_cpu_s"] = round(
+            s["bogo_ops_per_cpu_s"]["median"], 1)
         metrics[name + "_mean_mb"] = round(s["mean_mb"]["median"], 1)
         metrics[name + "_peak_mb"] = round(s["peak_mb"]["median"], 1)
     hinting = doc["configs"]["vmdense_hinting"]["summary"]
