@@ -36,13 +36,6 @@ CONFIGS = {
     "vmdense_hinting_order": (
         "balloon", "modprobe vmdense_balloon && "
         "echo 3 >/sys/kernel/mm/hinting/min_order", "vmdense_balloon"),
-    # reporting paced like the kernel's page_reporting (2 s after the
-    # first capture) rather than at the first 32 captured blocks: freed
-    # memory that the workload takes back within seconds is not reported
-    "vmdense_hinting_lazy": (
-        "balloon", "modprobe vmdense_balloon && "
-        "echo 2000 >/sys/kernel/mm/hinting/delay_ms && "
-        "echo 256 >/sys/kernel/mm/hinting/wake_threshold", "vmdense_balloon"),
     "upstream_virtio_mem": ("vmem", "modprobe virtio_mem", None),
     "vmdense_virtio_mem": ("vmem", "modprobe vmdense_virtio_mem",
                            "vmdense_virtio_mem"),
