@@ -285,8 +285,7 @@ def plot(results, path_prefix):
     for ax, key, label in (
             (axes[0], "bogo_ops_per_guest", "bogo-ops per guest"),
             (axes[1], "bogo_ops_per_cpu_s", "bogo-ops per host CPU second")):
-        st = [results[n]["summary"].get(key) or
-              {"median": 0, "min": 0, "max": 0} for n in names]
+        st = [results[n]["summary"][key] for n in names]
         med = [x["median"] for x in st]
         ax.bar(names, med, capsize=4, yerr=[
             [x["median"] - x["min"] for x in st],
@@ -306,12 +305,16 @@ def _ratio(s, ref, key):
 
 
 def _change(s, ref, key):
-    """Median of @key against the reference configuration's, in %."""
-    if not ref or not s.get(key, {}).get("median") or \
-            not ref["summary"].get(key, {}).get("median"):
-        return "-"
-    return "%+.1f %%" % (100 * (s[key]["median"] /
-                                ref["summary"][key]["median"] - 1))
+    """Median of @key against the reference configuration's, in % ("-"
+    where either is 0: no reference, or results saved before the key)."""
+    new, old = s[key]["median"], ref["summary"][key]["median"] if ref else 0
+    return "%+.1f %%" % (100 * (new / old - 1)) if new and old else "-"
+
+
+def _cell(sp):
+    """A spread as "median (min-max)", "-" where it was not recorded."""
+    return "%.0f (%.0f-%.0f)" % (sp["median"], sp["min"], sp["max"]) \
+        if sp["median"] else "-"
 
 
 def table(results, budget_mb):
@@ -344,15 +347,10 @@ def table(results, budget_mb):
              "| reported MiB/guest |", "|---|---|---|---|---|---|---|---|"]
     for name, res in results.items():
         s = res["summary"]
-        ops = s["bogo_ops_per_guest"]
-        per_cpu = s.get("bogo_ops_per_cpu_s", {})
-        rows.append("| %s | %.0f (%.0f-%.0f) | %s | %s | %s | %.0f | %.0f "
-                    "| %.0f |"
-                    % (name, ops["median"], ops["min"], ops["max"],
+        rows.append("| %s | %s | %s | %s | %s | %.0f | %.0f | %.0f |"
+                    % (name, _cell(s["bogo_ops_per_guest"]),
                        _change(s, base, "bogo_ops_per_guest"),
-                       "%.0f (%.0f-%.0f)" % (per_cpu["median"],
-                                             per_cpu["min"], per_cpu["max"])
-                       if per_cpu.get("median") else "-",
+                       _cell(s["bogo_ops_per_cpu_s"]),
                        _change(s, base, "bogo_ops_per_cpu_s"),
                        s["worker_cpu_ms_per_guest"]["median"],
                        s["zone_locks_per_guest"]["median"],
