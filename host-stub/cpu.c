@@ -192,7 +192,7 @@ static void *vcpu_thread(void *arg)
 			break;
 		case KVM_EXIT_HYPERV:
 			if (vm->hv)
-				hyperv_exit(vm->hv, &run->hyperv);
+				hyperv_exit(vm->hv, &run->hyperv, cpu);
 			break;
 		case KVM_EXIT_SHUTDOWN:
 			dump_regs(cpu);
@@ -225,6 +225,41 @@ static void *vcpu_thread(void *arg)
 		}
 	}
 	return NULL;
+}
+
+/*
+ * KVM_PRE_FAULT_MEMORY (Linux 6.10) spelled out: the build host's
+ * headers may predate it, the L1 kernel that runs us has it.
+ */
+struct stage2_range {
+	uint64_t gpa, size, flags, padding[5];
+};
+#define STAGE2_PRE_FAULT	_IOWR(KVMIO, 0xd5, struct stage2_range)
+#define CAP_STAGE2_PRE_FAULT	236
+
+/*
+ * hv_stage2_map_fn for the vCPU whose hypercall this is, in its own
+ * thread: the ioctl takes the vCPU's mutex, which KVM_RUN holds. KVM maps
+ * what it can per call and leaves the rest in @r; a SIGUSR1 kick ends a
+ * call early, so go on until all is mapped, an error, or the VM stops.
+ */
+static int vcpu_stage2_map(void *opaque, uint64_t gpa, uint64_t len)
+{
+	struct vcpu *cpu = opaque;
+	struct stage2_range r = { .gpa = gpa, .size = len };
+
+	while (r.size && !cpu->vm->stopping) {
+		if (ioctl(cpu->fd, STAGE2_PRE_FAULT, &r) < 0 && errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+void vcpus_enable_stage2_hints(struct vm *vm)
+{
+	if (vm->hv &&
+	    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, CAP_STAGE2_PRE_FAULT) > 0)
+		vm->hv->stage2_map = vcpu_stage2_map;
 }
 
 static void sig_nop(int sig)

@@ -133,7 +133,7 @@ static uint64_t boot_zeroed(struct hyperv *hv, uint64_t out_gpa)
 /*
  * A hot hint backs the range now and maps it in our page tables, so that
  * the guest's first touch needs no allocation and KVM finds the page
- * without faulting it in. Where MADV_POPULATE_WRITE is missing (before
+ * without faulting it in (hv->stage2_map then maps it for the guest). Where MADV_POPULATE_WRITE is missing (before
  * Linux 5.14) the pages are at least allocated in the memfd.
  */
 static void prefault(const struct gm_region *reg, uint64_t gpa, uint64_t len)
@@ -145,7 +145,8 @@ static void prefault(const struct gm_region *reg, uint64_t gpa, uint64_t len)
 			  reg->fd_off + (gpa - reg->gpa), len);
 }
 
-static int hint_range(struct hyperv *hv, unsigned int type, uint64_t r)
+static int hint_range(struct hyperv *hv, unsigned int type, uint64_t r,
+		      void *vcpu)
 {
 	uint64_t n = (r & 0x7ff) + 1, gpa, len;
 	const struct gm_region *reg;
@@ -170,6 +171,13 @@ static int hint_range(struct hyperv *hv, unsigned int type, uint64_t r)
 	if (type == HV_HINT_HOT) {
 		prefault(reg, gpa, len);
 		hv->hot_pages += len / PAGE;
+		/* a hint is advice: a range left unmapped is only counted */
+		if (hv->stage2_map && vcpu) {
+			if (hv->stage2_map(vcpu, gpa, len) < 0)
+				hv->hot_map_errors++;
+			else
+				hv->hot_mapped_pages += len / PAGE;
+		}
 		return 0;
 	}
 	if (gm_discard(hv->mem, gpa, len) < 0)
@@ -182,7 +190,7 @@ static int hint_range(struct hyperv *hv, unsigned int type, uint64_t r)
 }
 
 static uint64_t heat_hint(struct hyperv *hv, uint64_t input,
-			  uint64_t in_gpa)
+			  uint64_t in_gpa, void *vcpu)
 {
 	unsigned int reps = (input >> 32) & 0xfff;
 	unsigned int start = (input >> 48) & 0xfff;
@@ -201,7 +209,7 @@ static uint64_t heat_hint(struct hyperv *hv, uint64_t input,
 		return HV_STATUS_INVALID_PARAMETER;
 	for (i = start; i < reps; i++) {
 		if (hint_range(hv, type, __atomic_load_n(&in[1 + i],
-							 __ATOMIC_RELAXED)))
+							 __ATOMIC_RELAXED), vcpu))
 			return HV_STATUS_INVALID_PARAMETER |
 			       ((uint64_t)i << 32);
 	}
@@ -209,7 +217,7 @@ static uint64_t heat_hint(struct hyperv *hv, uint64_t input,
 }
 
 uint64_t hyperv_hcall(struct hyperv *hv, uint64_t input, uint64_t in_gpa,
-		      uint64_t out_gpa)
+		      uint64_t out_gpa, void *vcpu)
 {
 	unsigned int code = input & 0xffff;
 	uint64_t ret;
@@ -230,7 +238,7 @@ uint64_t hyperv_hcall(struct hyperv *hv, uint64_t input, uint64_t in_gpa,
 			ret = boot_zeroed(hv, out_gpa);
 			break;
 		case HV_EXT_HEAT_HINT:
-			ret = heat_hint(hv, input, in_gpa);
+			ret = heat_hint(hv, input, in_gpa, vcpu);
 			break;
 		default:
 			ret = HV_STATUS_INVALID_CODE;
@@ -243,11 +251,11 @@ uint64_t hyperv_hcall(struct hyperv *hv, uint64_t input, uint64_t in_gpa,
 	return ret;
 }
 
-void hyperv_exit(struct hyperv *hv, struct kvm_hyperv_exit *e)
+void hyperv_exit(struct hyperv *hv, struct kvm_hyperv_exit *e, void *vcpu)
 {
 	if (e->type != KVM_EXIT_HYPERV_HCALL)
 		return;
 	e->u.hcall.result = hyperv_hcall(hv, e->u.hcall.input,
 					 e->u.hcall.params[0],
-					 e->u.hcall.params[1]);
+					 e->u.hcall.params[1], vcpu);
 }

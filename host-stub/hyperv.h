@@ -35,11 +35,21 @@ struct kvm_hyperv_exit;
 #define HV_HINT_HOT		1
 #define HV_HINT_COLD_DISCARD	2
 
+/*
+ * Maps a hot-hinted range in the hypervisor's stage-2 page tables for the
+ * vCPU that made the call (@vcpu, as given to hyperv_exit()): backing the
+ * range in our memory alone still leaves the guest's first touch of each
+ * page a nested page fault exit. Returns 0 or a negative errno.
+ */
+typedef int (*hv_stage2_map_fn)(void *vcpu, uint64_t gpa, uint64_t len);
+
 struct hyperv {
 	pthread_mutex_t lock;
 	const struct guest_mem *mem;
+	hv_stage2_map_fn stage2_map;	/* optional */
 	uint64_t calls[4];	/* by call code - 0x8000; [0]: other */
 	uint64_t cold_pages, hot_pages, discard_pages, bad_calls;
+	uint64_t hot_mapped_pages, hot_map_errors;
 	uint64_t zeroed_ranges_reported;
 };
 
@@ -48,11 +58,14 @@ void hyperv_init(struct hyperv *hv, const struct guest_mem *mem);
 /* Replace the hypervisor leaves of @c (capacity @max entries). */
 void hyperv_cpuid(struct hyperv *hv, struct kvm_cpuid2 *c, unsigned int max);
 
-/* Handle a KVM_EXIT_HYPERV; fills in the result for hypercalls. */
-void hyperv_exit(struct hyperv *hv, struct kvm_hyperv_exit *e);
+/*
+ * Handle a KVM_EXIT_HYPERV of @vcpu (passed on to hv->stage2_map); fills
+ * in the result for hypercalls.
+ */
+void hyperv_exit(struct hyperv *hv, struct kvm_hyperv_exit *e, void *vcpu);
 
 /* The hypercall itself: returns the value for the guest's RAX. */
 uint64_t hyperv_hcall(struct hyperv *hv, uint64_t input, uint64_t in_gpa,
-		      uint64_t out_gpa);
+		      uint64_t out_gpa, void *vcpu);
 
 #endif

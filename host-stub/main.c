@@ -36,7 +36,7 @@ struct opts {
 	const char *kernel, *initrd, *append, *console, *control, *stats_out;
 	uint64_t mem, vmem, vmem_block, vmem_requested, vmem_plugged;
 	int smp, timeout;
-	bool balloon, hyperv;
+	bool balloon, hyperv, hot_unmapped;
 };
 
 static void print_help(void)
@@ -56,6 +56,8 @@ static void print_help(void)
 		"                         previous guest left it\n"
 		"  --balloon              add a virtio-balloon with reporting\n"
 		"  --hyperv               Hyper-V CPUID and extended hypercalls\n"
+		"  --hot-unmapped         hot hints back memory but leave it\n"
+		"                         unmapped for the guest (comparisons)\n"
 		"  --control PATH         control socket (JSON lines)\n"
 		"  --stats-out FILE       statistics as JSON at exit\n"
 		"or:    host-stub ctl SOCKET JSON   send one control request,\n"
@@ -98,6 +100,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "vmem-block", 1, NULL, 'B' }, { "vmem-requested", 1, NULL, 'R' },
 		{ "vmem-plugged", 1, NULL, 'P' },
 		{ "balloon", 0, NULL, 'b' }, { "hyperv", 0, NULL, 'H' },
+		{ "hot-unmapped", 0, NULL, 'U' },
 		{ "control", 1, NULL, 'C' }, { "stats-out", 1, NULL, 'S' },
 		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
@@ -134,6 +137,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'H':
 			o->hyperv = true;
+			break;
+		case 'U':
+			o->hot_unmapped = true;
 			break;
 		case 's':
 			o->smp = atoi(optarg);
@@ -343,6 +349,8 @@ int main(int argc, char **argv)
 	if (o.hyperv) {
 		hyperv_init(&hv, &vm.mem);
 		vm.hv = &hv;
+		if (!o.hot_unmapped)
+			vcpus_enable_stage2_hints(&vm);
 	}
 	if (o.vmem && add_vmem(&vm, &o, base, irq) < 0)
 		return 1;

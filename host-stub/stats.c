@@ -93,6 +93,8 @@ static struct json_object *hyperv_json(struct hyperv *hv)
 	add_u64(o, "other_calls", hv->calls[0]);
 	add_u64(o, "cold_pages", hv->cold_pages);
 	add_u64(o, "hot_pages", hv->hot_pages);
+	add_u64(o, "hot_pages_mapped", hv->hot_mapped_pages);
+	add_u64(o, "hot_map_errors", hv->hot_map_errors);
 	add_u64(o, "cold_discard_pages", hv->discard_pages);
 	add_u64(o, "failed_calls", hv->bad_calls);
 	add_u64(o, "zeroed_ranges_reported", hv->zeroed_ranges_reported);

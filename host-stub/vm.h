@@ -81,6 +81,12 @@ void vm_stop(struct vm *vm, int status, const char *reason);
 
 struct boot_info;
 
+/*
+ * Hot hints also map their range for the guest (stage 2), where KVM can
+ * (KVM_CAP_PRE_FAULT_MEMORY); without, they only back it in memory.
+ */
+void vcpus_enable_stage2_hints(struct vm *vm);
+
 /* CPUID on every vCPU, boot registers on vCPU 0, then the threads. */
 int vcpus_start(struct vm *vm, const struct boot_info *bi);
 void vcpus_join(struct vm *vm);

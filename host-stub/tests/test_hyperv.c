@@ -19,9 +19,31 @@ static struct guest_mem gm;
 static uint8_t *ram;
 static int fd;
 
+/*
+ * The stage-2 mapping hook as the vCPU thread would run it: records the
+ * ranges and fails when told to.
+ */
+static struct fake_vcpu {
+	uint64_t mapped_bytes, calls, last_gpa;
+	int fail;
+} fake_vcpu;
+
+static int fake_stage2_map(void *vcpu, uint64_t gpa, uint64_t len)
+{
+	struct fake_vcpu *v = vcpu;
+
+	v->calls++;
+	v->last_gpa = gpa;
+	if (v->fail)
+		return -v->fail;
+	v->mapped_bytes += len;
+	return 0;
+}
+
 static uint64_t call(uint64_t code, unsigned int reps)
 {
-	return hyperv_hcall(&hv, code | ((uint64_t)reps << 32), IN, OUT);
+	return hyperv_hcall(&hv, code | ((uint64_t)reps << 32), IN, OUT,
+			    &fake_vcpu);
 }
 
 static void test_caps(void)
@@ -32,9 +54,9 @@ static void test_caps(void)
 	memcpy(&caps, ram + OUT, 8);
 	CHECK(caps & HV_CAP_BOOT_ZEROED && caps & HV_CAP_HEAT_HINT);
 	CHECK(caps & HV_CAP_COLD_DISCARD);
-	CHECK(hyperv_hcall(&hv, HV_EXT_QUERY_CAPS, 0, 16 * MIB) ==
+	CHECK(hyperv_hcall(&hv, HV_EXT_QUERY_CAPS, 0, 16 * MIB, NULL) ==
 	      HV_STATUS_INVALID_PARAMETER);
-	CHECK(hyperv_hcall(&hv, HV_EXT_QUERY_CAPS, 0, UINT64_MAX - 3) ==
+	CHECK(hyperv_hcall(&hv, HV_EXT_QUERY_CAPS, 0, UINT64_MAX - 3, NULL) ==
 	      HV_STATUS_INVALID_PARAMETER);
 	CHECK(call(0x8004, 0) == HV_STATUS_INVALID_CODE);
 	CHECK(call(HV_EXT_QUERY_CAPS | (1 << 16), 0) ==
@@ -64,7 +86,7 @@ static void test_boot_zeroed(void)
 	}
 	CHECK(ok);
 	CHECK(covered == 16 * MIB - MIB - PAGE);
-	CHECK(hyperv_hcall(&hv, HV_EXT_BOOT_ZEROED, 0, OUT + 8) ==
+	CHECK(hyperv_hcall(&hv, HV_EXT_BOOT_ZEROED, 0, OUT + 8, NULL) ==
 	      HV_STATUS_INVALID_PARAMETER);
 }
 
@@ -105,7 +127,7 @@ static void test_heat_hint(void)
 	r[2] = ((13 * MIB / PAGE) << 12);
 	put_hint(HV_HINT_COLD, r, 3);
 	res = hyperv_hcall(&hv, HV_EXT_HEAT_HINT | (3ull << 32) |
-			   (1ull << 48), IN, 0);
+			   (1ull << 48), IN, 0, &fake_vcpu);
 	CHECK((res & 0xffff) == HV_STATUS_INVALID_PARAMETER);
 	CHECK(((res >> 32) & 0xfff) == 1);	/* stopped at the bad one */
 	CHECK(hv.cold_pages == 0);
@@ -121,7 +143,8 @@ static void test_heat_hint(void)
 	CHECK(call(HV_EXT_HEAT_HINT, 511) == HV_STATUS_INVALID_PARAMETER);
 	CHECK(call(HV_EXT_HEAT_HINT, 0) == HV_STATUS_INVALID_PARAMETER);
 	CHECK(hyperv_hcall(&hv, HV_EXT_HEAT_HINT | (1ull << 32),
-			   16 * MIB - 8, 0) == HV_STATUS_INVALID_PARAMETER);
+			   16 * MIB - 8, 0, &fake_vcpu) ==
+	      HV_STATUS_INVALID_PARAMETER);
 	CHECK(hv.calls[3] == 9);
 }
 
@@ -195,6 +218,42 @@ static void test_heat_hint_device_memory(void)
 	close(dfd);
 }
 
+/* hot hints map their range for the guest; a failure is only counted */
+static void test_hot_hint_stage2(void)
+{
+	uint64_t r[2], before;
+
+	hyperv_init(&hv, &gm);
+	memset(&fake_vcpu, 0, sizeof(fake_vcpu));
+	r[0] = ((8 * MIB / PAGE) << 12) | 15;	/* 16 pages at 8 MiB */
+	r[1] = (12 * MIB) | (1ull << 11);	/* a 2 MiB page at 12 MiB */
+	put_hint(HV_HINT_HOT, r, 2);
+	/* without the hook: backed, not mapped */
+	CHECK(call(HV_EXT_HEAT_HINT, 2) == (2ull << 32));
+	CHECK(fake_vcpu.calls == 0 && hv.hot_mapped_pages == 0);
+	hv.stage2_map = fake_stage2_map;
+	CHECK(call(HV_EXT_HEAT_HINT, 2) == (2ull << 32));
+	CHECK(fake_vcpu.calls == 2 && fake_vcpu.last_gpa == 12 * MIB);
+	CHECK(fake_vcpu.mapped_bytes == 16 * PAGE + 2 * MIB);
+	CHECK(hv.hot_mapped_pages == 16 + 512 && hv.hot_map_errors == 0);
+	/* the hook failing: the hint still succeeds, backed, counted */
+	fake_vcpu.fail = 14;	/* EFAULT */
+	put_hint(HV_HINT_HOT, r, 1);
+	before = hv.hot_pages;
+	CHECK(call(HV_EXT_HEAT_HINT, 1) == (1ull << 32));
+	CHECK(hv.hot_pages == before + 16 && hv.hot_map_errors == 1);
+	CHECK(hv.hot_mapped_pages == 16 + 512);
+	/* cold hints never map; a call without a vCPU (the control thread) neither */
+	fake_vcpu.fail = 0;
+	put_hint(HV_HINT_COLD, r, 1);
+	CHECK(call(HV_EXT_HEAT_HINT, 1) == (1ull << 32));
+	put_hint(HV_HINT_HOT, r, 1);
+	CHECK(hyperv_hcall(&hv, HV_EXT_HEAT_HINT | (1ull << 32), IN, OUT,
+			   NULL) == (1ull << 32));
+	CHECK(fake_vcpu.calls == 3);
+	hv.stage2_map = NULL;
+}
+
 void test_hyperv(void)
 {
 	memset(&gm, 0, sizeof(gm));
@@ -205,5 +264,6 @@ void test_hyperv(void)
 	test_boot_zeroed();
 	test_heat_hint();
 	test_heat_hint_device_memory();
+	test_hot_hint_stage2();
 	test_cpuid();
 }
