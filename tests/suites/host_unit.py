@@ -33,6 +33,13 @@ def integrity(ctx):
     return _make_test(ctx, "tools/integrity")
 
 
+@test("unit.touch_pages", suite="host-unit")
+def touch_pages(ctx):
+    """The first-touch timer: a clean run finds every page zero, a planted
+    word is found, a bad size is refused."""
+    return _make_test(ctx, "tools/touch_pages")
+
+
 @test("style.checkpatch", suite="host-unit")
 def checkpatch(ctx):
     """checkpatch.pl --no-tree -f of the pinned kernel on all our C."""
