@@ -11,7 +11,10 @@ time of 128 MiB of __GFP_ZERO allocations and of filling 192 MiB of user
 memory, each with skip_zeroing off and on in the same boot; and what
 init_on_alloc=1 costs a boot at all: L2 booted alternately with
 init_on_alloc=0 and 1 in one L1, seconds to user space (the most that
-skipping the zeroing at boot could save).
+skipping the zeroing at boot could save); and the first touch of fresh
+user memory (tools/touch_pages, one word per page) with skip_zeroing off
+and on alternately, on memory the host has not backed and, after a hot
+hint, on memory it backed and mapped for the guest ahead.
 Several runs each, median and min-max; out/bench/hyperv.json and
 hyperv.png.
 """
@@ -28,7 +31,8 @@ sys.path[:0] = [os.path.join(ROOT, "scripts"), os.path.join(ROOT, "tests")]
 import harness  # noqa: E402
 from suites.hoststub import (L2_APPEND, L2_SMP, STUB,  # noqa: E402
                              _nested)
-from suites.hyperv import RETURN_PATHS, fill_free_run, skip_zeroing  # noqa
+from suites.hyperv import (RETURN_PATHS, fill_free_run,  # noqa: E402
+                           first_touch_run, skip_zeroing)
 
 OUTDIR = os.path.join(ROOT, "out", "bench")
 ZEROING_KEYS = ("alloc_128mb_ms_noskip", "alloc_128mb_ms_skip",
@@ -37,6 +41,10 @@ ZEROING_KEYS = ("alloc_128mb_ms_noskip", "alloc_128mb_ms_skip",
                 "fill_skipped_pages_skip", "zeroing_skipped_pages_at_load",
                 "zeroing_skipped_pages", "zeroing_done_pages",
                 "known_zero_pages")
+TOUCH_MB = 16
+TOUCH_KEYS = tuple("first_touch_%dmb_ms_%s_%s" % (TOUCH_MB, h, z)
+                   for h in ("unhinted", "hinted")
+                   for z in ("clearing", "skipping"))
 
 
 def _spread(vals):
@@ -99,6 +107,7 @@ def run(runs=3):
            for p in RETURN_PATHS}
     zero = {k: [] for k in ZEROING_KEYS}
     boot = {"ioa0": [], "ioa1": []}
+    touch = {k: [] for k in TOUCH_KEYS}
     failures = []
     for r in range(runs):
         for path in RETURN_PATHS:
@@ -114,12 +123,18 @@ def run(runs=3):
                   boot_times, failures)
         for k in boot if b else ():
             boot[k] += b[k]
+        t = _step(r, runs, "first touch, skip_zeroing off and on", "touch",
+                  lambda ctx: first_touch_run(ctx, mb=TOUCH_MB), failures)
+        # every run of every repetition: the rounds alternate in one boot
+        for k in touch if t else ():
+            touch[k] += t[k + "_runs"]
     doc = {"runs": runs, "failures": failures,
            "return": {p: {k: _spread(v) for k, v in vals.items()}
                       for p, vals in ret.items()},
            "zeroing": {k: _spread(v) for k, v in zero.items()},
            "boot_userspace_seconds": {k: _spread(v)
-                                      for k, v in boot.items()}}
+                                      for k, v in boot.items()},
+           "first_touch": {k: _spread(v) for k, v in touch.items()}}
     with open(os.path.join(OUTDIR, "hyperv.json"), "w") as f:
         json.dump(doc, f, indent=1)
     _plot(doc)
@@ -147,6 +162,16 @@ def run(runs=3):
               "%.2f s init_on_alloc=1 (medians of %d and %d boots)" % (
                   b["ioa0"]["median"], b["ioa1"]["median"],
                   len(b["ioa0"]["runs"]), len(b["ioa1"]["runs"])))
+    ft = doc["first_touch"]
+    for h in ("unhinted", "hinted"):
+        c, k = ["first_touch_%dmb_ms_%s_%s" % (TOUCH_MB, h, z)
+                for z in ("clearing", "skipping")]
+        if ft[c] and ft[k]:
+            print("[hyperv] first touch of %d MiB, %s: %.0f ms clearing, "
+                  "%.0f ms skipping (medians of %d runs each)" % (
+                      TOUCH_MB, "host backed and mapped it (hot hint)"
+                      if h == "hinted" else "host had not backed it",
+                      ft[c]["median"], ft[k]["median"], len(ft[c]["runs"])))
     print("[hyperv] results: out/bench/hyperv.json, hyperv.png")
     return doc
 
@@ -166,7 +191,7 @@ def _plot(doc):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 5, figsize=(21, 4))
+    fig, axes = plt.subplots(1, 6, figsize=(25, 4))
     paths = list(doc["return"])
     _bars(axes[0], paths, [doc["return"][p]["returned_mb"] for p in paths],
           "MiB returned of 1 GiB freed")
@@ -182,6 +207,11 @@ def _plot(doc):
     b = doc["boot_userspace_seconds"]
     _bars(axes[4], ["init_on_alloc=0", "init_on_alloc=1"],
           [b["ioa0"], b["ioa1"]], "L2 boot to user space (s)")
+    ft = doc["first_touch"]
+    _bars(axes[5], ["not backed\nclearing", "not backed\nskipping",
+                    "hot hint\nclearing", "hot hint\nskipping"],
+          [ft[k] for k in TOUCH_KEYS],
+          "first touch of %d MiB, init_on_alloc=1 (ms)" % TOUCH_MB)
     fig.suptitle("Hyper-V on host-stub (nested): median, min-max, %d runs"
                  % doc["runs"])
     fig.tight_layout()

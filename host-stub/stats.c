@@ -102,6 +102,32 @@ static struct json_object *hyperv_json(struct hyperv *hv)
 	return o;
 }
 
+/*
+ * KVM's own counters summed over the vCPUs, where KVM offers them: the
+ * exits and the stage-2 page faults a guest's memory accesses cost.
+ */
+static void add_kvm_counters(struct json_object *o, struct vm *vm)
+{
+	enum kvm_counter k;
+	int i;
+
+	for (k = 0; k < KVM_NR_COUNTERS; k++) {
+		uint64_t sum = 0;
+		bool seen = false;
+
+		for (i = 0; i < vm->nr_vcpus; i++) {
+			int64_t v = kvm_counter_read(&vm->vcpu[i].kvm_stats, k);
+
+			if (v >= 0) {
+				sum += v;
+				seen = true;
+			}
+		}
+		if (seen)
+			add_u64(o, kvm_counter_name(k), sum);
+	}
+}
+
 struct json_object *stats_json(struct vm *vm)
 {
 	struct json_object *o = json_object_new_object();
@@ -118,6 +144,7 @@ struct json_object *stats_json(struct vm *vm)
 		add_u64(o, "host_minor_faults", ru.ru_minflt);
 		add_u64(o, "host_major_faults", ru.ru_majflt);
 	}
+	add_kvm_counters(o, vm);
 	if (vm->serial)
 		add_u64(o, "console_bytes", vm->serial->bytes_out);
 	if (vm->vmem)

@@ -151,6 +151,9 @@ int vm_create(struct vm *vm, uint64_t ram_size, int nr_vcpus)
 		if (run == MAP_FAILED)
 			return kvm_err("mmap kvm_run");
 		c->run = run;
+		/* statistics are a report, not a need: absent, we go on */
+		kvm_counters_open(&c->kvm_stats,
+				  ioctl(c->fd, KVM_GET_STATS_FD, 0));
 	}
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "guest_mem.h"
+#include "kvm_stats.h"
 #include "virtio_mmio.h"
 
 #define MAX_VCPUS	4
@@ -34,6 +35,7 @@ struct vcpu {
 	int fd;
 	struct kvm_run *run;
 	pthread_t thread;
+	struct kvm_counters kvm_stats;	/* fd -1 where KVM has none */
 };
 
 struct vm {

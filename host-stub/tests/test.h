@@ -37,5 +37,6 @@ void test_hyperv(void);
 void test_guest_cpuid(void);
 void test_control(void);
 void test_serial(void);
+void test_kvm_stats(void);
 
 #endif

@@ -14,6 +14,7 @@ int main(void)
 	test_guest_cpuid();
 	test_control();
 	test_serial();
+	test_kvm_stats();
 	printf("%d passed, %d failed\n", t_pass, t_fail);
 	return t_fail ? 1 : 0;
 }

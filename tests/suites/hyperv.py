@@ -4,6 +4,7 @@ Hyper-V side (nested, see suites/hoststub.py), and the refusal to load on
 a guest without Hyper-V (plain QEMU). Names and metric keys are a
 contract."""
 import re
+import statistics
 
 import vmdense_vm as vmmod
 from harness import check, test
@@ -189,6 +190,78 @@ def cold_hints(ctx):
     check(m["guest_cold_failed"] == 0 and m.get("stub_failed_calls") == 0,
           "failed: %d pages in the guest, %s calls in the stub" % (
               m["guest_cold_failed"], m.get("stub_failed_calls")))
+    return m
+
+
+def first_touch_run(ctx, rounds=4, mb=16):
+    """L2 (1024 MiB, init_on_alloc=1, vmdense_hyperv loaded) times the
+    first touch of fresh user memory with tools/touch_pages (one word per
+    page), @rounds times with skip_zeroing off and on alternately, each
+    run's @mb MiB held so that the next gets other pages: first on memory
+    the host has not backed (each touch also faults the host), then,
+    after a hot hint of all free memory, on memory the host backed and
+    mapped for the guest ahead, as a host does that zeroed it for the
+    guest. Every touched page must read zero. Returns metrics: the median
+    ms per phase and mode (first_touch_<mb>mb_ms_{unhinted,hinted}_
+    {clearing,skipping}), the pages skipped, and the stub's hot-hint
+    counters (bench/hyperv)."""
+    _stub_built()
+    script = r"""
+%s
+metric stub_hot_pages $(grep -o '"hot_pages":[0-9]*' /tmp/stats.json | cut -d: -f2)
+metric stub_hot_pages_mapped $(grep -o '"hot_pages_mapped":[0-9]*' /tmp/stats.json | cut -d: -f2)
+show_l2
+exit 0
+""" % _stub("1024M", "init_on_alloc=1", 900)
+    l2 = r"""
+modprobe vmdense_hyperv cold_hints=0 hot_on_online=0 || exit 1
+# $1: run name; the run's pages stay held until the end
+touch() {
+	s0=$(cat %(st)s/zeroing_skipped_pages)
+	/vmdense/touch_pages --mb %(mb)d --hold >/tmp/$1.out 2>&1 &
+	p=$!
+	until grep -q nonzero_words /tmp/$1.out || ! kill -0 $p 2>/dev/null
+	do sleep 0.05; done
+	echo "L2-TOUCH $1 $(grep -o 'pages=.*' /tmp/$1.out) skipped=$(($(cat %(st)s/zeroing_skipped_pages) - s0))"
+}
+phase() {
+	for i in $(seq %(rounds)d); do
+		echo 0 >/sys/kernel/mm/hinting/skip_zeroing; touch $1_clearing_$i
+		echo 1 >/sys/kernel/mm/hinting/skip_zeroing; touch $1_skipping_$i
+	done
+}
+phase unhinted
+echo 0 >%(hv)s/hot_hint_node || exit 1
+echo "L2-HV hot_pages=$(cat %(hv)s/hot_pages)"
+phase hinted
+kill $(pidof touch_pages)
+exit 0
+""" % {"st": STATS, "hv": HV, "mb": mb, "rounds": rounds}
+    m, text, secs = _nested(ctx, script, l2, timeout=1200)
+    _check_loaded(text)
+    runs = re.findall(r"L2\| L2-TOUCH (\w+)_(\d+) pages=(\d+) ns=(\d+) "
+                      r"nonzero_words=(\d+) skipped=(-?\d+)", text)
+    check(len(runs) == 4 * rounds, "%d of %d first-touch runs reported" % (
+        len(runs), 4 * rounds))
+    pages = mb << 8
+    for name, i, n, ns, nonzero, skipped in runs:
+        check(int(n) == pages and int(nonzero) == 0, "%s run %s: %s pages, "
+              "%s words not zero" % (name, i, n, nonzero))
+        # the clearing runs skip nothing; skipping ones nearly every page
+        want = int(skipped) >= pages * 9 // 10 if "skipping" in name \
+            else int(skipped) == 0
+        check(want, "%s run %s skipped %s of %d pages" % (name, i, skipped,
+                                                          pages))
+    for name in sorted(set(r[0] for r in runs)):
+        ms = sorted(int(r[3]) / 1e6 for r in runs if r[0] == name)
+        m["first_touch_%dmb_ms_%s" % (mb, name)] = round(
+            statistics.median(ms), 1)
+        m["first_touch_%dmb_ms_%s_runs" % (mb, name)] = [round(x, 1)
+                                                         for x in ms]
+    m["hot_pages"] = _l2_values(text, "L2-HV").get("hot_pages", 0)
+    check(m.get("stub_hot_pages_mapped", 0) > 0, "the stub mapped none of "
+          "the %s hot-hinted pages for the guest" % m.get("stub_hot_pages"))
+    m["l1_total_seconds"] = round(secs, 2)
     return m
 
 
@@ -382,7 +455,8 @@ def hot_hints(ctx):
       default: only the second is hinted (both sides count 32768 pages)
       and the stub's virtio-mem memfd is backed before anyone touched it;
       a test module then reads every page of each block once, and the
-      stub's page faults show what the hint saved on first touch;
+      stub's page faults and KVM's (the stub maps hinted memory for L2
+      ahead) show what the hint saved on first touch;
     - a range through sysfs (128 MiB at 768 MiB) and all free memory of
       node 0: the stub's RAM memfd grows, the counts match."""
     _stub_built()
@@ -406,9 +480,11 @@ metric vmem_mb_backed_unhinted $((vm1 / 1048576))
 metric vmem_mb_backed_hinted $(((vm2 - vm1) / 1048576))
 for t in 1 2; do
 	wait_line L2-T$t-GO 120 || die_l2
-	f0=$(faults)
+	f0=$(faults); e0=$(stat kvm_exits); p0=$(stat kvm_pf_taken)
 	wait_line L2-T$t-DONE 120 || die_l2
 	metric host_faults_t$t $(($(faults) - f0))
+	metric kvm_exits_t$t $(($(stat kvm_exits) - e0))
+	metric kvm_pf_taken_t$t $(($(stat kvm_pf_taken) - p0))
 done
 wait_line L2-RANGE-GO 60 || die_l2
 before=$(stat ram_allocated_bytes)
@@ -419,6 +495,8 @@ metric stub_hot_pages_range $(stat hot_pages)
 wait_line L2-NODE-DONE 120 || die_l2
 metric node_host_mb_grown $((($(stat ram_allocated_bytes) - after) / 1048576))
 metric stub_hot_pages $(stat hot_pages)
+metric stub_hot_pages_mapped $(stat hot_pages_mapped)
+metric stub_hot_map_errors $(stat hot_map_errors)
 metric stub_failed_calls $(stat failed_calls)
 wait_line L2-SETTLED 60 || die_l2
 ctl '{"cmd":"quit"}'
@@ -509,6 +587,15 @@ sleep 600
     check(m["host_faults_hinted"] * 4 < m["host_faults_unhinted"],
           "first touch: %d host faults hinted, %d unhinted" % (
               m["host_faults_hinted"], m["host_faults_unhinted"]))
+    # ... and KVM's: the hint mapped the block for L2 ahead, so its first
+    # touch takes no stage-2 page fault exits (the other exits of the
+    # window, timer and idle, are in kvm_exits_* for the record)
+    for k in ("kvm_exits", "kvm_pf_taken"):
+        m[k + "_unhinted"] = m.pop(k + "_t1", -1)
+        m[k + "_hinted"] = m.pop(k + "_t2", -1)
+    check(m["kvm_pf_taken_hinted"] * 4 < m["kvm_pf_taken_unhinted"],
+          "first touch: %d KVM page faults hinted, %d unhinted" % (
+              m["kvm_pf_taken_hinted"], m["kvm_pf_taken_unhinted"]))
     # a range through sysfs, then node 0
     check(rc.get("range_rc") == 0, "writing hot_hint failed in L2")
     m["guest_hot_pages_range"] = hv.get("range_pages", 0) - block
@@ -521,6 +608,11 @@ sleep 600
           "only %s MiB for a 128 MiB hot hint" % m.get("range_host_mb_grown"))
     check(rc.get("node_rc") == 0, "writing hot_hint_node failed in L2")
     check(rc.get("bad_node_rc", 0) != 0, "hot_hint_node took node 64")
+    check(m.get("stub_hot_pages_mapped") == m.get("stub_hot_pages") and
+          m.get("stub_hot_map_errors") == 0,
+          "the stub mapped %s of %s hot-hinted pages for L2 (%s errors)" % (
+              m.get("stub_hot_pages_mapped"), m.get("stub_hot_pages"),
+              m.get("stub_hot_map_errors")))
     m["guest_hot_pages"] = hv.get("hot_pages", 0)
     check(m["guest_hot_pages"] == m.get("stub_hot_pages"),
           "guest acknowledged %s hot pages, the stub counted %s" % (
