@@ -34,7 +34,7 @@ static int fake_stats(const char *const *names, unsigned int n,
 	len = h.data_offset + 8 * n;
 	buf = calloc(1, len);
 	memcpy(buf, &h, sizeof(h));
-	strcpy((char *)buf + h.id_offset, "kvm-1234/vcpu-0");
+	memcpy(buf + h.id_offset, "kvm-1234/vcpu-0", 16);
 	for (i = 0; i < n; i++) {
 		struct kvm_stats_desc *d = (void *)(buf + h.desc_offset +
 						    i * one);
@@ -42,7 +42,8 @@ static int fake_stats(const char *const *names, unsigned int n,
 
 		d->size = 1;
 		d->offset = 8 * i;
-		strncpy(d->name, names[i], name_size);
+		/* a name as long as the field keeps no NUL, as in a bad file */
+		memcpy(d->name, names[i], strnlen(names[i], name_size));
 		memcpy(buf + h.data_offset + 8 * i, &v, 8);
 	}
 	CHECK(write(fd, buf, len) == (ssize_t)len);

@@ -276,12 +276,11 @@ def nested_accidents(ctx):
     return {"cases": len(_ACCIDENT_CASES)}
 
 
-@test("fuzz.host_stub.virtqueue", suite="host-unit")
-def fuzz_virtqueue(ctx):
-    """libFuzzer (ASan, UBSan) on the virtqueue parser for 20 s."""
+def _fuzz(ctx, target):
+    """make @target in host-stub: 20 s of a libFuzzer harness."""
     build = os.path.join(OUT, "host-stub")
     res = subprocess.run(["make", "-s", "-C", os.path.join(ROOT, "host-stub"),
-                          "O=" + build, "fuzz-run", "FUZZ_SECONDS=20"],
+                          "O=" + build, target, "FUZZ_SECONDS=20"],
                          capture_output=True, text=True, timeout=300)
     out = res.stdout + res.stderr
     with open(ctx.path("output.txt"), "w") as f:
@@ -293,6 +292,19 @@ def fuzz_virtqueue(ctx):
     cov = re.findall(r"cov: (\d+)", out)
     return {"runs": int(runs.group(1)), "seconds_fuzzed":
             int(runs.group(2)), "coverage": int(cov[-1]) if cov else 0}
+
+
+@test("fuzz.host_stub.virtqueue", suite="host-unit")
+def fuzz_virtqueue(ctx):
+    """libFuzzer (ASan, UBSan) on the virtqueue parser for 20 s."""
+    return _fuzz(ctx, "fuzz-run")
+
+
+@test("fuzz.host_stub.hyperv", suite="host-unit")
+def fuzz_hyperv(ctx):
+    """libFuzzer (ASan, UBSan) on the Hyper-V hypercall handler for 20 s:
+    the input word, parameter addresses and input page are the guest's."""
+    return _fuzz(ctx, "fuzz-run-hyperv")
 
 
 @test("hoststub.boot", suite="hoststub")

@@ -33,11 +33,6 @@ static long long now_ns(void)
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static void usage(void)
-{
-	fprintf(stderr, "usage: touch_pages --mb N [--hold] [--inject-nonzero]\n");
-}
-
 int main(int argc, char **argv)
 {
 	long page = sysconf(_SC_PAGESIZE), mb = 0;
@@ -58,7 +53,8 @@ int main(int argc, char **argv)
 			mb = -1;
 	}
 	if (mb <= 0 || mb > (1L << 20) || page <= 0) {
-		usage();
+		fputs("usage: touch_pages --mb N [--hold] [--inject-nonzero]\n",
+		      stderr);
 		return 2;
 	}
 	len = (size_t)mb << 20;
