@@ -39,7 +39,15 @@ L1_PROLOGUE = r"""
 [ -c /dev/kvm ] || { echo "HOSTSTUB-NO-KVM"; exit 77; }
 S=%(stub)s
 now() { cut -d' ' -f1 /proc/uptime; }
-ctl() { $S ctl /tmp/c.sock "$1"; }
+# Whether host-stub, started in the background as $pid, is gone.
+stub_gone() { [ -n "$pid" ] && ! kill -0 $pid 2>/dev/null; }
+# Polling a stub that is gone ends the L1 script at once, also from inside
+# $(...), where $$ is still the script: how L2 ended is in its console,
+# and a loop polling a dead socket ran to L1's time limit (15 minutes
+# after an L2 triple fault, 2026-12-01).
+ctl() { if stub_gone; then echo "L1: host-stub exited; L2's console:"
+		show_l2 | tail -60; kill $$; exit 1; fi >&2
+	$S ctl /tmp/c.sock "$1"; }
 stat() { ctl '{"cmd":"stats"}' | grep -o "\"$1\":[0-9]*" | head -1 | cut -d: -f2; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%%.3f", b - a }'; }
 # (an until loop's status is its body's last: hence the explicit returns)
@@ -56,7 +64,8 @@ wait_line() { i=0; until grep -q "$1" /tmp/l2.log 2>/dev/null; do
 # shows OOM kills and segfaults) and the stub's last statistics.
 die_l2() { show_l2 | tail -40; echo "L1: ${why:-L2 failed}"
 	dmesg | tail -12 | sed 's/^/L1-DMESG| /'
-	[ -S /tmp/c.sock ] && ctl '{"cmd":"stats"}' | cut -c1-500; exit 1; }
+	stub_gone || { [ -S /tmp/c.sock ] &&
+		ctl '{"cmd":"stats"}' | cut -c1-500; }; exit 1; }
 wait_stat() { i=0; until [ "$(stat $1)" = "$2" ]; do
 	sleep 0.1; i=$((i + 1)); if [ $i -gt $(($3 * 10)) ]; then
 		why="$1 not $2 after $3 s"; return 1; fi; done
