@@ -359,6 +359,10 @@ class VM:
             time.sleep(0.2)
         text = self.serial()
         m = re.search(r"VMDENSE-EXIT (\d+)", text)
+        # the watchdog killed QEMU at the limit: not an end of the guest's
+        if not m and getattr(self, "expired", False):
+            raise VMError("time limit %d s reached; serial tail:\n%s" % (
+                self.timeout, self.serial_tail()))
         if not m:
             raise VMError("guest ended without an exit status "
                           "(QEMU status %s); serial tail:\n%s"
