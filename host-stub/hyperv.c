@@ -133,8 +133,9 @@ static uint64_t boot_zeroed(struct hyperv *hv, uint64_t out_gpa)
 /*
  * A hot hint backs the range now and maps it in our page tables, so that
  * the guest's first touch needs no allocation and KVM finds the page
- * without faulting it in (hv->stage2_map then maps it for the guest). Where MADV_POPULATE_WRITE is missing (before
- * Linux 5.14) the pages are at least allocated in the memfd.
+ * without faulting it in (hv->stage2_map then maps it for the guest).
+ * Where MADV_POPULATE_WRITE is missing (before Linux 5.14) the pages are
+ * at least allocated in the memfd.
  */
 static void prefault(const struct gm_region *reg, uint64_t gpa, uint64_t len)
 {
