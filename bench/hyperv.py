@@ -127,7 +127,7 @@ def run(runs=3):
                   lambda ctx: first_touch_run(ctx, mb=TOUCH_MB), failures)
         # every run of every repetition: the rounds alternate in one boot
         for k in touch if t else ():
-            touch[k] += t[k + "_runs"]
+            touch[k] += t[k]
     doc = {"runs": runs, "failures": failures,
            "return": {p: {k: _spread(v) for k, v in vals.items()}
                       for p, vals in ret.items()},
@@ -163,15 +163,14 @@ def run(runs=3):
                   b["ioa0"]["median"], b["ioa1"]["median"],
                   len(b["ioa0"]["runs"]), len(b["ioa1"]["runs"])))
     ft = doc["first_touch"]
-    for h in ("unhinted", "hinted"):
-        c, k = ["first_touch_%dmb_ms_%s_%s" % (TOUCH_MB, h, z)
-                for z in ("clearing", "skipping")]
+    for what, (c, k) in (("host had not backed it", TOUCH_KEYS[:2]),
+                         ("host backed and mapped it (hot hint)",
+                          TOUCH_KEYS[2:])):
         if ft[c] and ft[k]:
             print("[hyperv] first touch of %d MiB, %s: %.0f ms clearing, "
                   "%.0f ms skipping (medians of %d runs each)" % (
-                      TOUCH_MB, "host backed and mapped it (hot hint)"
-                      if h == "hinted" else "host had not backed it",
-                      ft[c]["median"], ft[k]["median"], len(ft[c]["runs"])))
+                      TOUCH_MB, what, ft[c]["median"], ft[k]["median"],
+                      len(ft[c]["runs"])))
     print("[hyperv] results: out/bench/hyperv.json, hyperv.png")
     return doc
 

@@ -161,7 +161,7 @@ def _nested(ctx, l1_script, l2_cmd, timeout=600, l2_files=None):
     if "HOSTSTUB-NO-KVM" in text:
         raise Skip("L1 has no /dev/kvm (no SVM/VMX in the L1 CPU)")
     check(status == 0, "L1 script failed with status %d:\n%s" % (
-        status, "\n".join(text.splitlines()[-70:])))
+        status, _l2_excerpt(text, 70)))
     major = re.search(r"version (\d+)", qemu_version)
     metrics = {"l1_restarts": restarts, "l2_state_lost": state_lost,
                "stub_crashes": stub_crashes, "l1_time_limits": time_limits,
@@ -221,14 +221,16 @@ def _l2_cpu_state_lost(text):
 
 def _l2_excerpt(text, lines=60):
     """The part of an L1 console worth reading when L2 failed: from L2's
-    first kernel report on (the registers name the accident kind), else
-    the tail."""
+    first kernel report on (the registers name the accident kind) and
+    the last lines (what L1 said last), else the tail."""
     rows = [ln.rstrip() for ln in text.splitlines() if ln.strip()]
     for i, ln in enumerate(rows):
         if ln.startswith("L2|") and re.search(
-                r"BUG:|Oops|Kernel panic|general protection|triple", ln):
-            return "\n".join(rows[i:i + lines])
-    return "\n".join(rows[-lines // 2:])
+                r"BUG:|Oops|Kernel panic|general protection", ln):
+            head = rows[i:i + lines]
+            tail = rows[max(i + lines, len(rows) - 10):]
+            return "\n".join(head + (["[...]"] + tail if tail else []))
+    return "\n".join(rows[-lines:])
 
 
 def _nested_driver(ctx, module, script, l2, timeout=900):
