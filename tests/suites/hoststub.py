@@ -30,7 +30,13 @@ STUB = "/vmdense/host-stub"
 # the oopses with a wiped CPU state had come at L2's cross-CPU steps; it
 # did not stop them: one full run (2026-12-01) had two with one vCPU.
 L2_SMP = 1
-L2_APPEND = "console=ttyS0 panic=-1 memhp_default_state=online_movable"
+# The boot-zeroed query is left to vmdense_hyperv's load in every L2 but
+# that of hyperv.skip_zeroing_boot (EARLY_ZEROED appended): the counters
+# the scenarios check start there, as they did before the query could run
+# during boot.
+EARLY_ZEROED = "vmdense_hyperv_early.boot_zeroed=1"
+L2_APPEND = ("console=ttyS0 panic=-1 memhp_default_state=online_movable "
+             "vmdense_hyperv_early.boot_zeroed=0")
 
 # Shell helpers for the L1 script: the control socket through
 # `host-stub ctl`, a number out of the statistics, waiting for a value or

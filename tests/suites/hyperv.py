@@ -8,8 +8,8 @@ import re
 import vmdense_vm as vmmod
 from harness import check, test
 from suites.guest import check_serial_clean
-from suites.hoststub import (_build_guest_module, _nested, _stub_built,
-                             _stub_cmd)
+from suites.hoststub import (EARLY_ZEROED, _build_guest_module, _nested,
+                             _stub_built, _stub_cmd)
 
 HV = "/sys/kernel/vmdense_hyperv"
 STATS = "/sys/kernel/mm/hinting/stats"
@@ -382,6 +382,8 @@ exit 0
     check("status=ok" in text, "the integrity checker in L2 failed")
     check(hv.get("boot_zeroed_status") == 0, "boot-zeroed memory not used: "
           "%s" % hv.get("boot_zeroed_status"))
+    check(hv.get("boot_zeroed_early") == 0, "the query ran during boot "
+          "although the command line said vmdense_hyperv_early.boot_zeroed=0")
     m["zeroed_ranges"] = hv.get("zeroed_ranges", 0)
     m["known_zero_pages"] = hv.get("known_zero_pages", 0)
     m["zeroing_skipped_pages_at_load"] = ld.get("zeroing_skipped_pages", 0)
@@ -394,6 +396,86 @@ exit 0
     check(m["zeroing_skipped_pages"] <= m["known_zero_pages"],
           "more pages skipped (%d) than were ever known zero (%d)" % (
               m["zeroing_skipped_pages"], m["known_zero_pages"]))
+    m["l1_total_seconds"] = round(secs, 2)
+    return m
+
+
+@test("hyperv.skip_zeroing_boot", suite="hyperv")
+def skip_zeroing_boot(ctx):
+    """L2 boots with init_on_alloc=1 and the boot-zeroed query made during
+    boot (CONFIG_VMDENSE_HYPERV_MEM_EARLY, %s): the boot's own
+    allocations from then on (the initramfs's page cache, among others)
+    skip their clearing before any module loads. vmdense_hyperv then takes
+    over what boot found without asking again, even with its own
+    boot_zeroed=0. Correctness as in hyperv.skip_zeroing: every page left
+    known-zero is allocated with __GFP_ZERO and checked byte by byte, and
+    the checker fills 256 MiB of user memory and verifies it. Boot times
+    with and without are in the benchmark.""" % EARLY_ZEROED
+    _stub_built()
+    ko = _build_guest_module(ctx, "kz_check", "vmdense_kz_check.ko")
+    script = r"""
+%s
+metric stub_boot_zeroed_calls $(grep -o '"get_boot_zeroed_memory":[0-9]*' /tmp/stats.json | cut -d: -f2)
+show_l2
+exit 0
+""" % _stub("1024M", "init_on_alloc=1 " + EARLY_ZEROED, 600)
+    l2 = r"""
+# first thing in user space: what the boot skipped, before any module
+for f in %(st)s/zeroing_* %(st)s/known_zero_marked_pages; do
+	echo "L2-BT $(basename $f)=$(cat $f)"; done
+modprobe vmdense_hyperv cold_hints=0 boot_zeroed=0
+for f in %(hv)s/boot_zeroed_* %(hv)s/zeroed_* %(hv)s/known_zero_pages; do
+	echo "L2-HV $(basename $f)=$(cat $f)"; done
+insmod /vmdense/vmdense_kz_check.ko mb=600
+dmesg | grep -o 'kz_check: pages=.*' | tr ' ' '\n' | grep = | sed 's/^/L2-KZ /'
+/vmdense/integrity --mb 256 --churn 0 --seconds 0 2>&1 | tail -1
+for f in %(st)s/zeroing_*; do echo "L2-AF $(basename $f)=$(cat $f)"; done
+exit 0
+""" % {"st": STATS, "hv": HV}
+    m, text, secs = _nested(
+        ctx, script, l2, timeout=1000,
+        l2_files={"vmdense/vmdense_kz_check.ko": (0o644, ko)})
+    _check_clean(ctx)
+    _check_loaded(text)
+    bt = _l2_values(text, "L2-BT")
+    hv = _l2_values(text, "L2-HV")
+    kz = _l2_values(text, "L2-KZ")
+    af = _l2_values(text, "L2-AF")
+    check(re.search(r"L2\| vmdense_hyperv: \d+ pages known zero during boot",
+                    text), "no boot-zeroed query during L2's boot")
+    m["known_zero_pages_boot"] = bt.get("known_zero_marked_pages", 0)
+    m["zeroing_skipped_pages_boot"] = bt.get("zeroing_skipped_pages", 0)
+    m["zeroing_done_pages_boot"] = bt.get("zeroing_done_pages", 0)
+    check(m["known_zero_pages_boot"] > 0, "no page known zero during boot: "
+          "%s" % bt)
+    check(m["zeroing_skipped_pages_boot"] > 0, "the boot skipped no "
+          "clearing with init_on_alloc=1: %s" % bt)
+    check(m["zeroing_skipped_pages_boot"] <= m["known_zero_pages_boot"],
+          "more pages skipped (%d) than were known zero (%d)" % (
+              m["zeroing_skipped_pages_boot"], m["known_zero_pages_boot"]))
+    check(hv.get("boot_zeroed_early") == 1 and
+          hv.get("boot_zeroed_status") == 0,
+          "vmdense_hyperv did not take over the query made during boot: "
+          "%s" % hv)
+    check(hv.get("known_zero_pages") == m["known_zero_pages_boot"],
+          "vmdense_hyperv shows %s known-zero pages, boot made %d" % (
+              hv.get("known_zero_pages"), m["known_zero_pages_boot"]))
+    m["zeroed_ranges"] = hv.get("zeroed_ranges", 0)
+    check("pages" in kz, "no verdict from the __GFP_ZERO checker")
+    m["gfp_zero_checked_pages"] = kz.get("pages", 0)
+    m["gfp_zero_nonzero_bytes"] = kz.get("nonzero_bytes", -1)
+    check(m["gfp_zero_nonzero_bytes"] == 0,
+          "%s non-zero bytes in %s __GFP_ZERO pages (%s pages)" % (
+              kz.get("nonzero_bytes"), kz.get("pages"),
+              kz.get("nonzero_pages")))
+    check("status=ok" in text, "the integrity checker in L2 failed")
+    m["zeroing_skipped_pages"] = af.get("zeroing_skipped_pages", 0)
+    check(m["zeroing_skipped_pages"] <= m["known_zero_pages_boot"],
+          "more pages skipped (%d) than were ever known zero (%d)" % (
+              m["zeroing_skipped_pages"], m["known_zero_pages_boot"]))
+    up = re.search(r"L2\| vmdense-guest: userspace up after ([\d.]+) s",
+                   text)
+    m["userspace_up_seconds"] = float(up.group(1)) if up else -1
     m["l1_total_seconds"] = round(secs, 2)
     return m
 

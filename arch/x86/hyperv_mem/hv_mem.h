@@ -41,6 +41,7 @@ struct hv_mem {
 	bool cold_active;		/* registered with mm/hinting */
 	bool hot_online_active;		/* hot hints for memory onlined */
 	int zeroed_err;			/* why boot-zeroed was not used */
+	bool zeroed_early;		/* the query ran during boot */
 	struct hv_mem_counters cnt;
 	/* one page of hypercall input and one of output, under call_lock */
 	struct mutex call_lock;
@@ -67,8 +68,24 @@ int hv_mem_hot_hint_node(int nid);
 int hv_mem_hot_start(void);
 void hv_mem_hot_stop(void);
 
-/* boot_zeroed.c */
-int hv_mem_boot_zeroed(void);
+/* ext_query.c: built in with CONFIG_VMDENSE_HYPERV_MEM_EARLY */
+struct hv_mem_zeroed {
+	unsigned long ranges;		/* ranges the host named */
+	unsigned long pages;		/* pages in those ranges */
+	unsigned long known_zero;	/* made known-zero from them */
+};
+
+int hv_mem_query_caps(void *out, u64 *caps);
+int hv_mem_query_zeroed(void *out, struct hv_mem_zeroed *z);
+
+/* early.c: what boot found, for the module to take over */
+struct hv_mem_early {
+	bool asked;			/* the query ran during boot */
+	int err;			/* and failed so */
+	struct hv_mem_zeroed zeroed;
+};
+
+extern struct hv_mem_early hv_mem_early;
 
 /* sysfs.c */
 int hv_mem_sysfs_init(void);

@@ -19,7 +19,7 @@ struct hv_mem hv_mem = {
 
 static bool boot_zeroed = true;
 module_param(boot_zeroed, bool, 0444);
-MODULE_PARM_DESC(boot_zeroed, "Use the host's boot-zeroed memory (default on)");
+MODULE_PARM_DESC(boot_zeroed, "Use the host's boot-zeroed memory (default on; not asked again if boot asked)");
 
 static bool cold_hints = true;
 module_param(cold_hints, bool, 0444);
@@ -29,20 +29,33 @@ static bool hot_on_online = true;
 module_param(hot_on_online, bool, 0444);
 MODULE_PARM_DESC(hot_on_online, "Hot-hint memory as it comes online (default on)");
 
-static int hv_mem_query_caps(void)
+/*
+ * Boot-zeroed memory: taken over from boot when early.c asked already
+ * (known-zero tracking starts only once a boot), else asked now.
+ */
+static void hv_mem_use_boot_zeroed(void)
 {
-	u64 status;
+	struct hv_mem_zeroed z = {};
+	int err;
 
-	status = hv_do_hypercall(HV_EXT_CALL_QUERY_CAPABILITIES, NULL,
-				 hv_mem.out);
-	if (!hv_result_success(status)) {
-		pr_err("vmdense_hyperv: QueryCapabilities failed: status %#llx\n",
-		       status);
-		return -EIO;
+	if (IS_ENABLED(CONFIG_VMDENSE_HYPERV_MEM_EARLY) && hv_mem_early.asked) {
+		hv_mem.zeroed_early = true;
+		z = hv_mem_early.zeroed;
+		err = hv_mem_early.err;
+	} else if (boot_zeroed && (hv_mem.caps & HV_MEM_CAP_BOOT_ZEROED)) {
+		mutex_lock(&hv_mem.call_lock);
+		err = hv_mem_query_zeroed(hv_mem.out, &z);
+		mutex_unlock(&hv_mem.call_lock);
+		if (err)
+			pr_warn("vmdense_hyperv: boot-zeroed memory not used: %d\n",
+				err);
+	} else {
+		err = -EOPNOTSUPP;
 	}
-	hv_mem.caps = *(u64 *)hv_mem.out;
-	pr_info("vmdense_hyperv: host capabilities %#llx\n", hv_mem.caps);
-	return 0;
+	hv_mem.zeroed_err = err;
+	atomic_long_set(&hv_mem.cnt.zeroed_ranges, z.ranges);
+	atomic_long_set(&hv_mem.cnt.zeroed_pages, z.pages);
+	atomic_long_set(&hv_mem.cnt.known_zero_pages, z.known_zero);
 }
 
 static void hv_mem_free_pages(void)
@@ -70,17 +83,12 @@ static int __init hv_mem_init(void)
 		ret = -ENOMEM;
 		goto fail;
 	}
-	ret = hv_mem_query_caps();
+	ret = hv_mem_query_caps(hv_mem.out, &hv_mem.caps);
 	if (ret)
 		goto fail;
+	pr_info("vmdense_hyperv: host capabilities %#llx\n", hv_mem.caps);
 
-	hv_mem.zeroed_err = -EOPNOTSUPP;
-	if (boot_zeroed && (hv_mem.caps & HV_MEM_CAP_BOOT_ZEROED)) {
-		hv_mem.zeroed_err = hv_mem_boot_zeroed();
-		if (hv_mem.zeroed_err)
-			pr_warn("vmdense_hyperv: boot-zeroed memory not used: %d\n",
-				hv_mem.zeroed_err);
-	}
+	hv_mem_use_boot_zeroed();
 	if (cold_hints && (hv_mem.caps & (HV_MEM_CAP_HEAT_HINT |
 			   HV_EXT_CAPABILITY_MEMORY_COLD_DISCARD_HINT))) {
 		ret = hv_mem_cold_start();
@@ -98,10 +106,11 @@ static int __init hv_mem_init(void)
 	ret = hv_mem_sysfs_init();
 	if (ret)
 		goto fail_cold;
-	pr_info("vmdense_hyperv: cold hints %s, hot hints on online %s, %ld pages known zero\n",
+	pr_info("vmdense_hyperv: cold hints %s, hot hints on online %s, %ld pages known zero (%s)\n",
 		hv_mem.cold_active ? "on" : "off",
 		hv_mem.hot_online_active ? "on" : "off",
-		atomic_long_read(&hv_mem.cnt.known_zero_pages));
+		atomic_long_read(&hv_mem.cnt.known_zero_pages),
+		hv_mem.zeroed_early ? "during boot" : "at load");
 	return 0;
 
 fail_cold:

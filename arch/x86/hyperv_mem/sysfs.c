@@ -29,6 +29,12 @@ static ssize_t boot_zeroed_status_show(struct kobject *k,
 	return sysfs_emit(buf, "%d\n", hv_mem.zeroed_err);
 }
 
+static ssize_t boot_zeroed_early_show(struct kobject *k,
+				      struct kobj_attribute *a, char *buf)
+{
+	return sysfs_emit(buf, "%d\n", hv_mem.zeroed_early);
+}
+
 /* "PFN PAGES" (decimal or 0x-hex): ask the host to back that range now */
 static ssize_t hot_hint_store(struct kobject *k, struct kobj_attribute *a,
 			      const char *buf, size_t count)
@@ -93,11 +99,14 @@ static struct kobj_attribute attr_cold_hints_active =
 	__ATTR_RO(cold_hints_active);
 static struct kobj_attribute attr_boot_zeroed_status =
 	__ATTR_RO(boot_zeroed_status);
+static struct kobj_attribute attr_boot_zeroed_early =
+	__ATTR_RO(boot_zeroed_early);
 
 static struct attribute *hv_mem_attrs[] = {
 	&attr_capabilities.attr,
 	&attr_cold_hints_active.attr,
 	&attr_boot_zeroed_status.attr,
+	&attr_boot_zeroed_early.attr,
 	&attr_cold_calls.attr,
 	&attr_cold_pages.attr,
 	&attr_cold_failed.attr,
