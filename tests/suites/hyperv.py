@@ -407,10 +407,9 @@ def skip_zeroing_boot(ctx):
     allocations from then on (the initramfs's page cache, among others)
     skip their clearing before any module loads. vmdense_hyperv then takes
     over what boot found without asking again, even with its own
-    boot_zeroed=0. Correctness as in hyperv.skip_zeroing: every page left
-    known-zero is allocated with __GFP_ZERO and checked byte by byte, and
-    the checker fills 256 MiB of user memory and verifies it. Boot times
-    with and without are in the benchmark.""" % EARLY_ZEROED
+    boot_zeroed=0. Correctness as in hyperv.skip_zeroing: a test module
+    takes 600 MiB with __GFP_ZERO and checks every byte. Boot times with
+    and without are in the benchmark.""" % EARLY_ZEROED
     _stub_built()
     ko = _build_guest_module(ctx, "kz_check", "vmdense_kz_check.ko")
     script = r"""
@@ -428,7 +427,6 @@ for f in %(hv)s/boot_zeroed_* %(hv)s/zeroed_* %(hv)s/known_zero_pages; do
 	echo "L2-HV $(basename $f)=$(cat $f)"; done
 insmod /vmdense/vmdense_kz_check.ko mb=600
 dmesg | grep -o 'kz_check: pages=.*' | tr ' ' '\n' | grep = | sed 's/^/L2-KZ /'
-/vmdense/integrity --mb 256 --churn 0 --seconds 0 2>&1 | tail -1
 for f in %(st)s/zeroing_*; do echo "L2-AF $(basename $f)=$(cat $f)"; done
 exit 0
 """ % {"st": STATS, "hv": HV}
@@ -468,7 +466,6 @@ exit 0
           "%s non-zero bytes in %s __GFP_ZERO pages (%s pages)" % (
               kz.get("nonzero_bytes"), kz.get("pages"),
               kz.get("nonzero_pages")))
-    check("status=ok" in text, "the integrity checker in L2 failed")
     m["zeroing_skipped_pages"] = af.get("zeroing_skipped_pages", 0)
     check(m["zeroing_skipped_pages"] <= m["known_zero_pages_boot"],
           "more pages skipped (%d) than were ever known zero (%d)" % (
