@@ -14,19 +14,28 @@
 #include "hinting.h"
 #include "hv_mem.h"
 
-int hv_mem_query_caps(void *out, u64 *caps)
+/* One extended hypercall that only has output, into @out cleared first. */
+static int hv_mem_ask(u16 code, const char *what, void *out)
 {
 	u64 status;
 
 	memset(out, 0, HV_HYP_PAGE_SIZE);
-	status = hv_do_hypercall(HV_EXT_CALL_QUERY_CAPABILITIES, NULL, out);
-	if (!hv_result_success(status)) {
-		pr_err("vmdense_hyperv: QueryCapabilities failed: status %#llx\n",
-		       status);
-		return -EIO;
-	}
-	*caps = *(u64 *)out;
-	return 0;
+	status = hv_do_hypercall(code, NULL, out);
+	if (hv_result_success(status))
+		return 0;
+	pr_warn("vmdense_hyperv: %s failed: status %#llx\n", what, status);
+	return -EIO;
+}
+
+int hv_mem_query_caps(void *out, u64 *caps)
+{
+	int ret;
+
+	ret = hv_mem_ask(HV_EXT_CALL_QUERY_CAPABILITIES, "QueryCapabilities",
+			 out);
+	if (!ret)
+		*caps = *(u64 *)out;
+	return ret;
 }
 EXPORT_SYMBOL_GPL(hv_mem_query_caps);
 
@@ -40,19 +49,15 @@ EXPORT_SYMBOL_GPL(hv_mem_query_caps);
 int hv_mem_query_zeroed(void *out, struct hv_mem_zeroed *z)
 {
 	const u64 *word = out;
-	u64 status, count, i;
+	u64 count, i;
 	int ret;
 
 	ret = hinting_known_zero_begin();
 	if (ret)
 		return ret;
-	memset(out, 0, HV_HYP_PAGE_SIZE);
-	status = hv_do_hypercall(HV_MEM_CALL_GET_BOOT_ZEROED, NULL, out);
-	if (!hv_result_success(status)) {
-		pr_warn("vmdense_hyperv: GetBootZeroedMemory failed: status %#llx\n",
-			status);
-		return -EIO;
-	}
+	ret = hv_mem_ask(HV_MEM_CALL_GET_BOOT_ZEROED, "GetBootZeroedMemory", out);
+	if (ret)
+		return ret;
 	/* the host's numbers are checked, not trusted */
 	count = min_t(u64, word[0], HV_MEM_ZEROED_MAX);
 	for (i = 0; i < count; i++) {
