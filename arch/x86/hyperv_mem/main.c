@@ -43,9 +43,12 @@ static void hv_mem_use_boot_zeroed(void)
 		z = hv_mem_early.zeroed;
 		err = hv_mem_early.err;
 	} else if (boot_zeroed && (hv_mem.caps & HV_MEM_CAP_BOOT_ZEROED)) {
-		mutex_lock(&hv_mem.call_lock);
+		/*
+		 * Without call_lock: nothing else uses the output page before
+		 * cold and hot hints start, and the query registers a memory
+		 * notifier, while hot hints take call_lock inside that chain.
+		 */
 		err = hv_mem_query_zeroed(hv_mem.out, &z);
-		mutex_unlock(&hv_mem.call_lock);
 		if (err)
 			pr_warn("vmdense_hyperv: boot-zeroed memory not used: %d\n",
 				err);
