@@ -106,9 +106,9 @@ unpack() {
 }
 """
     # Boot 0 warms L1 up and is not counted. Every other round runs in
-    # the opposite order: under --hyperv each L2 boot of one L1 took
-    # longer than the one before (21 to 57 s over six boots, 2026-12-01),
-    # which a fixed order would charge to the ways booted last.
+    # the opposite order: the boots of one L1 drift (one probe, 2026-12-01:
+    # 21, 23, 26, 30, 34, 57 s, then 35, 24, 26 s), which a fixed order
+    # would charge to the ways booted last.
     for i in range(len(BOOTS) * boots + 1):
         rnd, j = divmod(i - 1, len(BOOTS))
         name, append = BOOTS[j if rnd % 2 == 0 else -1 - j] if i else BOOTS[1]
