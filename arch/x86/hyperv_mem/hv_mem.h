@@ -82,6 +82,7 @@ int hv_mem_query_zeroed(void *out, struct hv_mem_zeroed *z);
 struct hv_mem_early {
 	bool asked;			/* the query ran during boot */
 	int err;			/* and failed so */
+	s64 query_us;			/* time it took, tracking included */
 	struct hv_mem_zeroed zeroed;
 };
 
