@@ -31,9 +31,9 @@ STUB = "/vmdense/host-stub"
 # did not stop them: one full run (2026-12-01) had two with one vCPU.
 L2_SMP = 1
 # The boot-zeroed query is left to vmdense_hyperv's load in every L2 but
-# that of hyperv.skip_zeroing_boot (EARLY_ZEROED appended): the counters
-# the scenarios check start there, as they did before the query could run
-# during boot.
+# those that append EARLY_ZEROED (hyperv.skip_zeroing_boot, the bench's
+# skipping boots): the counters the scenarios check start there, as they
+# did before the query could run during boot.
 EARLY_ZEROED = "vmdense_hyperv_early.boot_zeroed=1"
 L2_APPEND = ("console=ttyS0 panic=-1 memhp_default_state=online_movable "
              "vmdense_hyperv_early.boot_zeroed=0")
