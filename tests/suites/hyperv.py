@@ -405,13 +405,13 @@ exit 0
 @test("hyperv.skip_zeroing_boot", suite="hyperv")
 def skip_zeroing_boot(ctx):
     """L2 boots with init_on_alloc=1 and the boot-zeroed query made during
-    boot (CONFIG_VMDENSE_HYPERV_MEM_EARLY, %s): the boot's own
+    boot (CONFIG_VMDENSE_HYPERV_MEM_EARLY, EARLY_ZEROED): the boot's own
     allocations from then on (the initramfs's page cache, among others)
     skip their clearing before any module loads. vmdense_hyperv then takes
     over what boot found without asking again, even with its own
     boot_zeroed=0. Correctness as in hyperv.skip_zeroing: a test module
     takes 600 MiB with __GFP_ZERO and checks every byte. Boot times with
-    and without are in the benchmark.""" % EARLY_ZEROED
+    and without are in the benchmark."""
     _stub_built()
     ko = _build_guest_module(ctx, "kz_check", "vmdense_kz_check.ko")
     script = r"""
