@@ -44,6 +44,7 @@ static int __init hv_mem_early_init(void)
 {
 	ktime_t start;
 	void *out;
+	s64 us;
 
 	/* elsewhere, and without extended hypercalls, quietly nothing */
 	if (!boot_zeroed || !hypervisor_is_type(X86_HYPER_MS_HYPERV) ||
@@ -60,15 +61,14 @@ static int __init hv_mem_early_init(void)
 		free_page((unsigned long)out);
 	}
 	hv_mem_early.asked = true;
-	hv_mem_early.query_us = ktime_us_delta(ktime_get(), start);
+	us = ktime_us_delta(ktime_get(), start);
 	if (hv_mem_early.err)
 		pr_warn("vmdense_hyperv: boot-zeroed memory not used during boot: %d\n",
 			hv_mem_early.err);
 	else
 		pr_info("vmdense_hyperv: %lu pages known zero during boot (%lu ranges, %lu pages named; %lld us)\n",
 			hv_mem_early.zeroed.known_zero,
-			hv_mem_early.zeroed.ranges, hv_mem_early.zeroed.pages,
-			hv_mem_early.query_us);
+			hv_mem_early.zeroed.ranges, hv_mem_early.zeroed.pages, us);
 	return 0;
 }
 fs_initcall(hv_mem_early_init);

@@ -22,6 +22,13 @@
 #define HV_MEM_RANGES_MAX \
 	((HV_HYP_PAGE_SIZE - sizeof(u64)) / sizeof(union hv_gpa_page_range))
 
+/* what GetBootZeroedMemory gave, set once (during boot or at load) */
+struct hv_mem_zeroed {
+	unsigned long ranges;		/* ranges the host named */
+	unsigned long pages;		/* pages in those ranges */
+	unsigned long known_zero;	/* made known-zero from them */
+};
+
 struct hv_mem_counters {
 	atomic_long_t cold_calls;	/* 0x8003 hypercalls made */
 	atomic_long_t cold_pages;	/* base pages the host acknowledged */
@@ -31,9 +38,6 @@ struct hv_mem_counters {
 	atomic_long_t hot_pages;	/* base pages the host prefaulted */
 	atomic_long_t hot_failed;	/* base pages of failed hot hints */
 	atomic_long_t hot_online_pages;	/* hinted as they came online */
-	atomic_long_t zeroed_ranges;	/* ranges GetBootZeroedMemory named */
-	atomic_long_t zeroed_pages;	/* pages in those ranges */
-	atomic_long_t known_zero_pages;	/* made known-zero from them */
 };
 
 struct hv_mem {
@@ -42,6 +46,7 @@ struct hv_mem {
 	bool hot_online_active;		/* hot hints for memory onlined */
 	int zeroed_err;			/* why boot-zeroed was not used */
 	bool zeroed_early;		/* the query ran during boot */
+	struct hv_mem_zeroed zeroed;
 	struct hv_mem_counters cnt;
 	/* one page of hypercall input and one of output, under call_lock */
 	struct mutex call_lock;
@@ -69,12 +74,6 @@ int hv_mem_hot_start(void);
 void hv_mem_hot_stop(void);
 
 /* ext_query.c: built in with CONFIG_VMDENSE_HYPERV_MEM_EARLY */
-struct hv_mem_zeroed {
-	unsigned long ranges;		/* ranges the host named */
-	unsigned long pages;		/* pages in those ranges */
-	unsigned long known_zero;	/* made known-zero from them */
-};
-
 int hv_mem_query_caps(void *out, u64 *caps);
 int hv_mem_query_zeroed(void *out, struct hv_mem_zeroed *z);
 
@@ -82,7 +81,6 @@ int hv_mem_query_zeroed(void *out, struct hv_mem_zeroed *z);
 struct hv_mem_early {
 	bool asked;			/* the query ran during boot */
 	int err;			/* and failed so */
-	s64 query_us;			/* time it took, tracking included */
 	struct hv_mem_zeroed zeroed;
 };
 

@@ -35,12 +35,11 @@ MODULE_PARM_DESC(hot_on_online, "Hot-hint memory as it comes online (default on)
  */
 static void hv_mem_use_boot_zeroed(void)
 {
-	struct hv_mem_zeroed z = {};
 	int err;
 
 	if (IS_ENABLED(CONFIG_VMDENSE_HYPERV_MEM_EARLY) && hv_mem_early.asked) {
 		hv_mem.zeroed_early = true;
-		z = hv_mem_early.zeroed;
+		hv_mem.zeroed = hv_mem_early.zeroed;
 		err = hv_mem_early.err;
 	} else if (boot_zeroed && (hv_mem.caps & HV_MEM_CAP_BOOT_ZEROED)) {
 		/*
@@ -48,7 +47,7 @@ static void hv_mem_use_boot_zeroed(void)
 		 * cold and hot hints start, and the query registers a memory
 		 * notifier, while hot hints take call_lock inside that chain.
 		 */
-		err = hv_mem_query_zeroed(hv_mem.out, &z);
+		err = hv_mem_query_zeroed(hv_mem.out, &hv_mem.zeroed);
 		if (err)
 			pr_warn("vmdense_hyperv: boot-zeroed memory not used: %d\n",
 				err);
@@ -56,9 +55,6 @@ static void hv_mem_use_boot_zeroed(void)
 		err = -EOPNOTSUPP;
 	}
 	hv_mem.zeroed_err = err;
-	atomic_long_set(&hv_mem.cnt.zeroed_ranges, z.ranges);
-	atomic_long_set(&hv_mem.cnt.zeroed_pages, z.pages);
-	atomic_long_set(&hv_mem.cnt.known_zero_pages, z.known_zero);
 }
 
 static void hv_mem_free_pages(void)
@@ -109,10 +105,10 @@ static int __init hv_mem_init(void)
 	ret = hv_mem_sysfs_init();
 	if (ret)
 		goto fail_cold;
-	pr_info("vmdense_hyperv: cold hints %s, hot hints on online %s, %ld pages known zero (%s)\n",
+	pr_info("vmdense_hyperv: cold hints %s, hot hints on online %s, %lu pages known zero (%s)\n",
 		hv_mem.cold_active ? "on" : "off",
 		hv_mem.hot_online_active ? "on" : "off",
-		atomic_long_read(&hv_mem.cnt.known_zero_pages),
+		hv_mem.zeroed.known_zero,
 		hv_mem.zeroed_early ? "during boot" : "at load");
 	return 0;
 
