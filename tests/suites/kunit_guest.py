@@ -30,6 +30,16 @@ def _walk(group, cases):
         _walk(sub, cases)
 
 
+def _empty_plan(doc):
+    """True for a KTAP document whose plan is "1..0" and that reports no
+    result. The kernel's own messages can land between the version line
+    and the plan (a clocksource calibrating while the empty boot plan is
+    printed), so the plan is the first plan line, not the second line."""
+    plan = re.search(r"^\s*1\.\.(\d+)\s*$", doc, re.M)
+    result = re.search(r"^\s*(not )?ok \d+", doc, re.M)
+    return plan is not None and plan.group(1) == "0" and result is None
+
+
 @test("kunit", suite="kunit")
 def kunit(ctx):
     """Every KUnit suite of the kernel image and of tests/kunit-modules;
@@ -51,7 +61,7 @@ def kunit(ctx):
     docs = re.split(r"^(?=KTAP version \d+\s*$)", console, flags=re.M)[1:]
     cases = []
     for i, doc in enumerate(docs):
-        if re.match(r"KTAP version \d+\s*\n1\.\.0\s*$", doc, re.M):
+        if _empty_plan(doc):
             continue
         src, jpath = ctx.path("ktap-%d.txt" % i), ctx.path("kunit-%d.json" % i)
         with open(src, "w") as f:
