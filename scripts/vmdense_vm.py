@@ -39,6 +39,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "out")
 KERNEL = os.path.join(OUT, "build", "arch", "x86", "boot", "bzImage")
 INITRD = os.path.join(OUT, "initramfs.cpio.gz")
+# the same without stress-ng (scripts/build-initramfs): what the nested
+# tests' L1 and L2 boot
+INITRD_SLIM = os.path.join(OUT, "initramfs-slim.cpio.gz")
 ACCEL_CACHE = os.path.join(OUT, "accel")
 QEMU = "qemu-system-x86_64"
 # The emulator of nested runs' L1 (scripts/install-deps unpacks QEMU 10.0

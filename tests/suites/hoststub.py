@@ -90,17 +90,19 @@ def _stub_built():
         res.stdout + res.stderr)[-2000:])
 
 
-def _nested(ctx, l1_script, l2_cmd, timeout=600, l2_files=None):
+def _nested(ctx, l1_script, l2_cmd, timeout=600, l2_files=None,
+            l2_full_initrd=False):
     """Boot L1 under the VM runner with the L2 kernel and initramfs (the
-    base one plus an archive with @l2_cmd) as extra files, run @l1_script
-    (after L1_PROLOGUE) there. Returns (metrics from METRIC lines, L1
-    console text, seconds)."""
-    for f in (vmmod.KERNEL, vmmod.INITRD):
+    slim one, or with @l2_full_initrd the full one with stress-ng, plus an
+    archive with @l2_cmd) as extra files, run @l1_script (after L1_PROLOGUE) there.
+    Returns (metrics from METRIC lines, L1 console text, seconds)."""
+    l2_initrd = vmmod.INITRD if l2_full_initrd else vmmod.INITRD_SLIM
+    for f in (vmmod.KERNEL, vmmod.INITRD_SLIM, l2_initrd):
         if not os.path.exists(f):
             raise Skip("%s missing: run make build" % f)
     with open(vmmod.KERNEL, "rb") as f:
         kernel = f.read()
-    with open(vmmod.INITRD, "rb") as f:
+    with open(l2_initrd, "rb") as f:
         l2rd = f.read()
     # the stub just built, over the one the initramfs was made with
     with open(os.path.join(OUT, "host-stub", "host-stub"), "rb") as f:
@@ -123,7 +125,8 @@ def _nested(ctx, l1_script, l2_cmd, timeout=600, l2_files=None):
         try:
             with vmmod.VM(mem="2G", smp=2, cmd=L1_PROLOGUE + l1_script,
                           timeout=timeout, log=ctx.path("serial.log"),
-                          extra_files=extra, qemu=qemu) as vm:
+                          extra_files=extra, qemu=qemu,
+                          initrd=vmmod.INITRD_SLIM) as vm:
                 ctx.log("L1 booted (%s); L2 runs under host-stub" %
                         vm.accel_used)
                 status, text = vm.wait_exit()

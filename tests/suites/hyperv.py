@@ -524,7 +524,8 @@ echo "L2-D cold_pages_during=$(($(cat %(hv)s/cold_pages) - c0))"
 counters
 exit 0
 """ % {"hv": HV}
-    m, text, secs = _nested(ctx, script, l2, timeout=1200)
+    m, text, secs = _nested(ctx, script, l2, timeout=1200,
+                            l2_full_initrd=True)
     _check_clean(ctx)
     _check_loaded(text)
     r = re.search(r"L2\| integrity: .*corrupt_bytes=(\d+)", text)
