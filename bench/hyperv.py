@@ -128,7 +128,7 @@ unpack() {
             % (STUB, L2_SMP, L2_APPEND, append, i, name, rnd, i, i, i))
     l2 = ("echo L2-BT skipped=$(cat /sys/kernel/mm/hinting/stats/"
           "zeroing_skipped_pages)\nexit 7")
-    # the full initramfs: its 44 MiB of page cache are more of what a
+    # the full initramfs: its 37 MiB of page cache are more of what a
     # guest's boot allocates (and clears with init_on_alloc=1)
     _, text, _ = _nested(ctx, script + "exit 0\n", l2, timeout=1800,
                          l2_full_initrd=True)

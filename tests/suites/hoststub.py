@@ -94,8 +94,9 @@ def _nested(ctx, l1_script, l2_cmd, timeout=600, l2_files=None,
             l2_full_initrd=False):
     """Boot L1 under the VM runner with the L2 kernel and initramfs (the
     slim one, or with @l2_full_initrd the full one with stress-ng, plus an
-    archive with @l2_cmd) as extra files, run @l1_script (after L1_PROLOGUE) there.
-    Returns (metrics from METRIC lines, L1 console text, seconds)."""
+    archive with @l2_cmd) as extra files, run @l1_script (after
+    L1_PROLOGUE) there. Returns (metrics from METRIC lines, L1 console
+    text, seconds)."""
     l2_initrd = vmmod.INITRD if l2_full_initrd else vmmod.INITRD_SLIM
     for f in (vmmod.KERNEL, vmmod.INITRD_SLIM, l2_initrd):
         if not os.path.exists(f):
