@@ -370,8 +370,8 @@ exit 0
 # MiB the checker fills in hoststub.virtio_mem (after 512 MiB were
 # plugged) and hoststub.virtio_mem_unplug_all (128 MiB): user memory goes
 # to the plugged (movable) memory first (host_mb_plugged was 400 of a
-# 400 MiB fill); 400 cost each test ~70 s more (every page a nested host
-# fault, two L1s)
+# 400 MiB fill); 400 cost each test 70-95 s more (every page a nested
+# host fault, two L1s)
 VMEM_FILL_MB = 256
 
 
@@ -426,9 +426,9 @@ exit 0
 @test("hoststub.virtio_mem", suite="hoststub")
 def virtio_mem(ctx):
     """vmdense_virtio_mem, then the kernel's virtio_mem in a second L1,
-    against host-stub's virtio-mem device: plug 512 MiB, fill half of it,
-    unplug it; the device memfd gives the memory back, no access to unplugged
-    memory (violations 0)."""
+    against host-stub's virtio-mem device: plug 512 MiB, fill half of
+    it, unplug it; the device memfd gives the memory back, no access to
+    unplugged memory (violations 0)."""
     _stub_built()
     m = _virtio_mem_run(ctx, "vmdense_virtio_mem")
     for k, v in _virtio_mem_run(ctx, "virtio_mem").items():
