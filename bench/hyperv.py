@@ -36,12 +36,14 @@ from suites.hyperv import (RETURN_PATHS, fill_free_run,  # noqa: E402
 
 OUTDIR = os.path.join(ROOT, "out", "bench")
 # sizes of the skip-zeroing batches (MiB), larger than the test's; the
-# keys, the printout and the plot below name them
+# time keys are named after them (skip_zeroing_run())
 ZEROING_ALLOC_MB = 128
 ZEROING_FILL_MB = 192
-ZEROING_KEYS = ("alloc_128mb_ms_noskip", "alloc_128mb_ms_skip",
+ALLOC_MS = "alloc_%dmb_ms_" % ZEROING_ALLOC_MB
+FILL_MS = "fill_%dmb_ms_" % ZEROING_FILL_MB
+ZEROING_KEYS = (ALLOC_MS + "noskip", ALLOC_MS + "skip",
                 "alloc_skipped_pages_skip",
-                "fill_192mb_ms_noskip", "fill_192mb_ms_skip",
+                FILL_MS + "noskip", FILL_MS + "skip",
                 "fill_skipped_pages_skip", "zeroing_skipped_pages_at_load",
                 "zeroing_skipped_pages", "zeroing_done_pages",
                 "known_zero_pages")
@@ -222,16 +224,16 @@ def run(runs=3):
                 p, vals["returned_mb"]["median"],
                 vals["return_seconds"]["median"]))
     z = doc["zeroing"]
-    if z["fill_192mb_ms_skip"]:
-        print("[hyperv] 128 MiB of __GFP_ZERO allocations: %.1f ms clearing, "
+    if z[FILL_MS + "skip"]:
+        print("[hyperv] %d MiB of __GFP_ZERO allocations: %.1f ms clearing, "
               "%.1f ms skipping (%d pages skipped)" % (
-                  z["alloc_128mb_ms_noskip"]["median"],
-                  z["alloc_128mb_ms_skip"]["median"],
+                  ZEROING_ALLOC_MB, z[ALLOC_MS + "noskip"]["median"],
+                  z[ALLOC_MS + "skip"]["median"],
                   z["alloc_skipped_pages_skip"]["median"]))
-        print("[hyperv] fill 192 MiB, init_on_alloc=1: %d ms clearing, %d ms "
+        print("[hyperv] fill %d MiB, init_on_alloc=1: %d ms clearing, %d ms "
               "skipping (%d pages skipped); %d pages skipped at load" % (
-                  z["fill_192mb_ms_noskip"]["median"],
-                  z["fill_192mb_ms_skip"]["median"],
+                  ZEROING_FILL_MB, z[FILL_MS + "noskip"]["median"],
+                  z[FILL_MS + "skip"]["median"],
                   z["fill_skipped_pages_skip"]["median"],
                   z["zeroing_skipped_pages_at_load"]["median"]))
     b = doc["boot_userspace_seconds"]
@@ -296,11 +298,11 @@ def _plot(doc):
                            for p in paths], "seconds to return")
     z = doc["zeroing"]
     _bars(axes[2], ["clearing", "skipping"],
-          [z["alloc_128mb_ms_noskip"], z["alloc_128mb_ms_skip"]],
-          "128 MiB __GFP_ZERO allocations (ms)")
+          [z[ALLOC_MS + "noskip"], z[ALLOC_MS + "skip"]],
+          "%d MiB __GFP_ZERO allocations (ms)" % ZEROING_ALLOC_MB)
     _bars(axes[3], ["clearing", "skipping"],
-          [z["fill_192mb_ms_noskip"], z["fill_192mb_ms_skip"]],
-          "fill 192 MiB, init_on_alloc=1 (ms)")
+          [z[FILL_MS + "noskip"], z[FILL_MS + "skip"]],
+          "fill %d MiB, init_on_alloc=1 (ms)" % ZEROING_FILL_MB)
     b = doc["boot_userspace_seconds"]
     _bars(axes[4], ["init_on_alloc=0", "init_on_alloc=1",
                     "init_on_alloc=1\nskipping"],
