@@ -323,7 +323,7 @@ def skip_zeroing_run(ctx, alloc_mb, fill_mb):
     untouched, so the host backs nothing), then @fill_mb MiB of user
     memory filled by the checker (allocation and touch; verified). With it
     off nothing may be skipped, with it on nearly every page. A test
-    module then takes 600 MiB page by page with __GFP_ZERO and checks
+    module then takes KZ_CHECK_MB page by page with __GFP_ZERO and checks
     every byte (pages whose clearing was skipped must read zero)."""
     _stub_built()
     ko = _build_guest_module(ctx, "kz_check", "vmdense_kz_check.ko")
@@ -429,6 +429,8 @@ exit 0
     m["zeroing_skipped_pages"] = kz.get("zeroing_skipped_pages", 0)
     m["zeroing_done_pages"] = kz.get("zeroing_done_pages", 0)
     check(m["known_zero_pages"] > 0, "no page became known-zero: %s" % hv)
+    check(m["zeroing_skipped_pages"] > m["zeroing_skipped_pages_at_load"],
+          "no zeroing skipped after the module loaded: %s" % kz)
     check(m["zeroing_skipped_pages"] <= m["known_zero_pages"],
           "more pages skipped (%d) than were ever known zero (%d)" % (
               m["zeroing_skipped_pages"], m["known_zero_pages"]))
