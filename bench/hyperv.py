@@ -8,15 +8,15 @@ returned and seconds until the host memory stopped dropping. Then what
 skipping the zeroing of host-zeroed memory saves (L2 with
 init_on_alloc=1): pages skipped at load and on first allocation, the
 time of 128 MiB of __GFP_ZERO allocations and of filling 192 MiB of user
-memory, each with skip_zeroing off and on in the same boot; and what
-init_on_alloc=1 costs a boot at all: L2 booted alternately with
-init_on_alloc=0 and 1 in one L1, seconds to user space (the most that
-skipping the zeroing at boot could save); and the first touch of fresh
-user memory (tools/touch_pages, one word per page) with skip_zeroing off
-and on alternately, on memory the host has not backed and, after a hot
-hint, on memory it backed and mapped for the guest ahead.
-Several runs each, median and min-max; out/bench/hyperv.json and
-hyperv.png.
+memory, each with skip_zeroing off and on in the same boot (in halves:
+off, on, on, off); and what init_on_alloc=1 costs a boot at all: L2
+booted alternately with init_on_alloc=0 and 1 in one L1, seconds to user
+space (the most that skipping the zeroing at boot could save); and the
+first touch of fresh user memory (tools/touch_pages, one word per page)
+with skip_zeroing off and on alternately, on memory the host has not
+backed and, after a hot hint, on memory it backed and mapped for the
+guest ahead. Several runs each, median and min-max; out/bench/hyperv.json
+and hyperv.png.
 """
 import json
 import os
