@@ -42,9 +42,9 @@ ZEROING_FILL_MB = 192
 ALLOC_MS = "alloc_%dmb_ms_" % ZEROING_ALLOC_MB
 FILL_MS = "fill_%dmb_ms_" % ZEROING_FILL_MB
 ZEROING_KEYS = (ALLOC_MS + "noskip", ALLOC_MS + "skip",
-                "alloc_skipped_pages_skip",
+                "alloc_skipped_pages_skip", "alloc_known_zero_cleared_noskip",
                 FILL_MS + "noskip", FILL_MS + "skip",
-                "fill_skipped_pages_skip", "zeroing_skipped_pages_at_load",
+                "fill_skipped_pages_skip", "fill_known_zero_cleared_noskip", "zeroing_skipped_pages_at_load",
                 "zeroing_skipped_pages", "zeroing_done_pages",
                 "known_zero_pages")
 TOUCH_MB = 16

@@ -90,6 +90,7 @@ void hinting_update_key(void);
 /* known_zero.c */
 unsigned long hinting_zeroing_skipped(void);
 unsigned long hinting_zeroing_done(void);
+unsigned long hinting_zeroing_done_known_zero(void);
 unsigned long hinting_known_zero_marked(void);
 
 /* sysfs.c */

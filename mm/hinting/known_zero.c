@@ -29,17 +29,14 @@ static bool kz_begun;
 /*
  * With skip_zeroing off the state is still consumed, so that turning it
  * back on can never trust a page allocated meanwhile; the pages are
- * cleared and counted as done. This is what makes a with/without
- * comparison in one boot possible.
+ * cleared and counted as done (and those that were known-zero as
+ * done_zero). This is what makes a with/without comparison in one boot
+ * possible.
  */
 bool hinting_known_zero_alloc(struct page *page, unsigned int order, bool init)
 {
-	if (likely(READ_ONCE(hinting_knobs.skip_zeroing)))
-		return kz_take(&kz, page_to_pfn(page), 1UL << order, init);
-	kz_take(&kz, page_to_pfn(page), 1UL << order, false);
-	if (init)
-		atomic_long_add(1UL << order, &kz.done);
-	return false;
+	return kz_take(&kz, page_to_pfn(page), 1UL << order, init,
+		       READ_ONCE(hinting_knobs.skip_zeroing));
 }
 
 unsigned long hinting_zeroing_skipped(void)
@@ -50,6 +47,11 @@ unsigned long hinting_zeroing_skipped(void)
 unsigned long hinting_zeroing_done(void)
 {
 	return atomic_long_read(&kz.done);
+}
+
+unsigned long hinting_zeroing_done_known_zero(void)
+{
+	return atomic_long_read(&kz.done_zero);
 }
 
 unsigned long hinting_known_zero_marked(void)

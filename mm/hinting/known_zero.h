@@ -22,6 +22,7 @@ struct kz_map {
 	unsigned long nr_pfns;		/* pfns [0, nr_pfns) are tracked */
 	atomic_long_t skipped;		/* zeroing skipped, base pages */
 	atomic_long_t done;		/* zeroing done while tracking, pages */
+	atomic_long_t done_zero;	/* of done: known-zero, not skipped */
 	atomic_long_t marked;		/* zero bits set from host ranges */
 };
 
@@ -29,7 +30,7 @@ void kz_mark_pristine(struct kz_map *m, unsigned long pfn, unsigned long nr);
 unsigned long kz_add_zero(struct kz_map *m, unsigned long pfn,
 			  unsigned long nr);
 bool kz_take(struct kz_map *m, unsigned long pfn, unsigned long nr,
-	     bool init);
+	     bool init, bool skip);
 void kz_forget(struct kz_map *m, unsigned long pfn, unsigned long nr);
 
 #endif /* _MM_HINTING_KNOWN_ZERO_H */

@@ -35,7 +35,7 @@ static void test_zero_needs_pristine(struct kunit *test)
 	struct kz_map *m = test->priv;
 
 	KUNIT_EXPECT_EQ(test, kz_add_zero(m, 10, 4), 0UL);
-	KUNIT_EXPECT_FALSE(test, kz_take(m, 10, 1, true));
+	KUNIT_EXPECT_FALSE(test, kz_take(m, 10, 1, true, true));
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&m->done), 1L);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&m->skipped), 0L);
 }
@@ -46,7 +46,7 @@ static void test_pristine_alone(struct kunit *test)
 	struct kz_map *m = test->priv;
 
 	kz_mark_pristine(m, 0, 64);
-	KUNIT_EXPECT_FALSE(test, kz_take(m, 5, 1, true));
+	KUNIT_EXPECT_FALSE(test, kz_take(m, 5, 1, true, true));
 }
 
 /* Known-zero skips clearing exactly once: allocation consumes it. */
@@ -56,11 +56,34 @@ static void test_skip_once(struct kunit *test)
 
 	kz_mark_pristine(m, 0, 64);
 	KUNIT_EXPECT_EQ(test, kz_add_zero(m, 0, 64), 64UL);
-	KUNIT_EXPECT_TRUE(test, kz_take(m, 8, 8, true));
+	KUNIT_EXPECT_TRUE(test, kz_take(m, 8, 8, true, true));
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&m->skipped), 8L);
 	/* freed and allocated again: it may hold data now */
-	KUNIT_EXPECT_FALSE(test, kz_take(m, 8, 8, true));
+	KUNIT_EXPECT_FALSE(test, kz_take(m, 8, 8, true, true));
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&m->done), 8L);
+}
+
+/*
+ * Skipping not allowed (skip_zeroing 0): the page is cleared, counted as
+ * done and as known-zero cleared, and its state is consumed all the same.
+ */
+static void test_no_skip_counts(struct kunit *test)
+{
+	struct kz_map *m = test->priv;
+
+	kz_mark_pristine(m, 0, 16);
+	KUNIT_EXPECT_EQ(test, kz_add_zero(m, 0, 8), 8UL);
+	KUNIT_EXPECT_FALSE(test, kz_take(m, 0, 4, true, false));
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&m->done), 4L);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&m->done_zero), 4L);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&m->skipped), 0L);
+	/* pristine but not named zero: done, not known-zero */
+	KUNIT_EXPECT_FALSE(test, kz_take(m, 10, 1, true, false));
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&m->done_zero), 4L);
+	/* consumed: skipping allowed again finds nothing to skip */
+	KUNIT_EXPECT_FALSE(test, kz_take(m, 0, 4, true, true));
+	KUNIT_EXPECT_TRUE(test, kz_take(m, 4, 4, true, true));
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&m->skipped), 4L);
 }
 
 /* A host range named after allocation does not bring a page back. */
@@ -69,10 +92,10 @@ static void test_add_after_alloc(struct kunit *test)
 	struct kz_map *m = test->priv;
 
 	kz_mark_pristine(m, 0, 16);
-	KUNIT_EXPECT_FALSE(test, kz_take(m, 3, 1, false));
+	KUNIT_EXPECT_FALSE(test, kz_take(m, 3, 1, false, true));
 	KUNIT_EXPECT_EQ(test, kz_add_zero(m, 0, 16), 15UL);
-	KUNIT_EXPECT_FALSE(test, kz_take(m, 3, 1, true));
-	KUNIT_EXPECT_TRUE(test, kz_take(m, 4, 1, true));
+	KUNIT_EXPECT_FALSE(test, kz_take(m, 3, 1, true, true));
+	KUNIT_EXPECT_TRUE(test, kz_take(m, 4, 1, true, true));
 }
 
 /* An allocation that does not clear still consumes the state. */
@@ -82,8 +105,8 @@ static void test_no_init_consumes(struct kunit *test)
 
 	kz_mark_pristine(m, 0, 4);
 	kz_add_zero(m, 0, 4);
-	KUNIT_EXPECT_FALSE(test, kz_take(m, 0, 4, false));
-	KUNIT_EXPECT_FALSE(test, kz_take(m, 0, 4, true));
+	KUNIT_EXPECT_FALSE(test, kz_take(m, 0, 4, false, true));
+	KUNIT_EXPECT_FALSE(test, kz_take(m, 0, 4, true, true));
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&m->skipped), 0L);
 	KUNIT_EXPECT_TRUE(test, bitmap_empty(m->zero, KZ_PFNS));
 	KUNIT_EXPECT_TRUE(test, bitmap_empty(m->pristine, KZ_PFNS));
@@ -96,7 +119,7 @@ static void test_partial_block(struct kunit *test)
 
 	kz_mark_pristine(m, 32, 16);
 	kz_add_zero(m, 32, 15);
-	KUNIT_EXPECT_FALSE(test, kz_take(m, 32, 16, true));
+	KUNIT_EXPECT_FALSE(test, kz_take(m, 32, 16, true, true));
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&m->done), 16L);
 	KUNIT_EXPECT_TRUE(test, bitmap_empty(m->zero, KZ_PFNS));
 }
@@ -108,8 +131,8 @@ static void test_out_of_range(struct kunit *test)
 
 	kz_mark_pristine(m, KZ_PFNS - 2, 8);
 	KUNIT_EXPECT_EQ(test, kz_add_zero(m, KZ_PFNS - 2, 8), 2UL);
-	KUNIT_EXPECT_FALSE(test, kz_take(m, KZ_PFNS - 2, 4, true));
-	KUNIT_EXPECT_FALSE(test, kz_take(m, KZ_PFNS + 100, 1, true));
+	KUNIT_EXPECT_FALSE(test, kz_take(m, KZ_PFNS - 2, 4, true, true));
+	KUNIT_EXPECT_FALSE(test, kz_take(m, KZ_PFNS + 100, 1, true, true));
 	KUNIT_EXPECT_EQ(test, kz_add_zero(m, KZ_PFNS + 5, 1), 0UL);
 }
 
@@ -121,8 +144,8 @@ static void test_forget(struct kunit *test)
 	kz_mark_pristine(m, 0, 128);
 	kz_add_zero(m, 0, 128);
 	kz_forget(m, 64, 64);
-	KUNIT_EXPECT_FALSE(test, kz_take(m, 64, 1, true));
-	KUNIT_EXPECT_TRUE(test, kz_take(m, 63, 1, true));
+	KUNIT_EXPECT_FALSE(test, kz_take(m, 64, 1, true, true));
+	KUNIT_EXPECT_TRUE(test, kz_take(m, 63, 1, true, true));
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&m->marked), 128L);
 }
 
@@ -141,6 +164,7 @@ static struct kunit_case kz_cases[] = {
 	KUNIT_CASE(test_zero_needs_pristine),
 	KUNIT_CASE(test_pristine_alone),
 	KUNIT_CASE(test_skip_once),
+	KUNIT_CASE(test_no_skip_counts),
 	KUNIT_CASE(test_add_after_alloc),
 	KUNIT_CASE(test_no_init_consumes),
 	KUNIT_CASE(test_partial_block),

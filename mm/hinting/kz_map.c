@@ -69,11 +69,13 @@ EXPORT_SYMBOL_IF_KUNIT(kz_add_zero);
 
 /*
  * An allocation of @nr pages at @pfn: forget their state. Returns true
- * when @init (the caller was about to clear them) and every page was
- * known-zero, i.e. the clearing can be skipped.
+ * when @init (the caller was about to clear them), @skip (skipping is
+ * allowed) and every page was known-zero, i.e. the clearing can be
+ * skipped. With @skip false such a clearing is still done, and counted
+ * apart (done_zero) as what skipping would have saved.
  */
 bool kz_take(struct kz_map *m, unsigned long pfn, unsigned long nr,
-	     bool init)
+	     bool init, bool skip)
 {
 	unsigned long i, end = pfn + kz_clip(m, pfn, nr);
 	bool all = end - pfn == nr;
@@ -100,8 +102,14 @@ bool kz_take(struct kz_map *m, unsigned long pfn, unsigned long nr,
 	}
 	if (!init)
 		return false;
-	atomic_long_add(nr, all ? &m->skipped : &m->done);
-	return all;
+	if (all && skip) {
+		atomic_long_add(nr, &m->skipped);
+		return true;
+	}
+	atomic_long_add(nr, &m->done);
+	if (all)
+		atomic_long_add(nr, &m->done_zero);
+	return false;
 }
 EXPORT_SYMBOL_IF_KUNIT(kz_take);
 

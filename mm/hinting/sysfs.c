@@ -167,6 +167,7 @@ static struct kobj_attribute stat_##_name = __ATTR_RO(_name)
 
 KZ_STAT(zeroing_skipped_pages, hinting_zeroing_skipped);
 KZ_STAT(zeroing_done_pages, hinting_zeroing_done);
+KZ_STAT(zeroing_done_known_zero_pages, hinting_zeroing_done_known_zero);
 KZ_STAT(known_zero_marked_pages, hinting_known_zero_marked);
 static ssize_t worker_cpu_ns_show(struct kobject *k, struct kobj_attribute *a,
 				  char *buf)
@@ -193,6 +194,7 @@ static struct attribute *stat_attrs[] = {
 	&stat_worker_cpu_ns.attr,
 	&stat_zeroing_skipped_pages.attr,
 	&stat_zeroing_done_pages.attr,
+	&stat_zeroing_done_known_zero_pages.attr,
 	&stat_known_zero_marked_pages.attr,
 	NULL,
 };
