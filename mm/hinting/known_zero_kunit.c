@@ -49,13 +49,20 @@ static void test_pristine_alone(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, kz_take(m, 5, 1, true, true));
 }
 
+/* pfns [0, @pristine) pristine, the first @zero of them named zero */
+static void kz_known_zero(struct kunit *test, struct kz_map *m,
+			  unsigned long pristine, unsigned long zero)
+{
+	kz_mark_pristine(m, 0, pristine);
+	KUNIT_EXPECT_EQ(test, kz_add_zero(m, 0, zero), zero);
+}
+
 /* Known-zero skips clearing exactly once: allocation consumes it. */
 static void test_skip_once(struct kunit *test)
 {
 	struct kz_map *m = test->priv;
 
-	kz_mark_pristine(m, 0, 64);
-	KUNIT_EXPECT_EQ(test, kz_add_zero(m, 0, 64), 64UL);
+	kz_known_zero(test, m, 64, 64);
 	KUNIT_EXPECT_TRUE(test, kz_take(m, 8, 8, true, true));
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&m->skipped), 8L);
 	/* freed and allocated again: it may hold data now */
@@ -71,8 +78,7 @@ static void test_no_skip_counts(struct kunit *test)
 {
 	struct kz_map *m = test->priv;
 
-	kz_mark_pristine(m, 0, 16);
-	KUNIT_EXPECT_EQ(test, kz_add_zero(m, 0, 8), 8UL);
+	kz_known_zero(test, m, 16, 8);
 	KUNIT_EXPECT_FALSE(test, kz_take(m, 0, 4, true, false));
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&m->done), 4L);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&m->done_zero), 4L);
