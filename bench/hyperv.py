@@ -44,9 +44,9 @@ FILL_MS = "fill_%dmb_ms_" % ZEROING_FILL_MB
 ZEROING_KEYS = (ALLOC_MS + "noskip", ALLOC_MS + "skip",
                 "alloc_skipped_pages_skip", "alloc_known_zero_cleared_noskip",
                 FILL_MS + "noskip", FILL_MS + "skip",
-                "fill_skipped_pages_skip", "fill_known_zero_cleared_noskip", "zeroing_skipped_pages_at_load",
-                "zeroing_skipped_pages", "zeroing_done_pages",
-                "known_zero_pages")
+                "fill_skipped_pages_skip", "fill_known_zero_cleared_noskip",
+                "zeroing_skipped_pages_at_load", "zeroing_skipped_pages",
+                "zeroing_done_pages", "known_zero_pages")
 TOUCH_MB = 16
 # runs of each mode and phase per repetition: 4 left the hot-hint medians
 # within each other's noise (2026-12-01: 1798 vs 1870 ms, ranges

@@ -309,8 +309,8 @@ KZ_CHECK_BOOT_MB = 256
 
 # the halves of skip_zeroing_run()'s batches, in the order they run: a
 # fixed off-then-on order charged the machine's drift to the second mode
-# (one run, 2026-12-02: the per-page cost of first touches grew ~6x
-# through the boot, and the mode run second was slower whichever it was)
+# (one probe, 2026-12-02: the per-page cost of first touches grew ~6x
+# through one L2 boot)
 HALVES = ("noskip1", "skip1", "skip2", "noskip2")
 
 
