@@ -355,28 +355,33 @@ for f in %(st)s/zeroing_*; do echo "L2-LD $(basename $f)=$(cat $f)"; done
 echo 2 >/sys/kernel/mm/hinting/skip_zeroing 2>/dev/null
 echo "L2-RC bad_skip_rc=$?"
 echo "L2-RC skip_after_bad=$(cat /sys/kernel/mm/hinting/skip_zeroing)"
-# fill and hold: time to the checker's first verified round
-fill() {
+# the skip-zeroing counters before a batch, and what batch $1 added
+snap() {
 	s0=$(cat %(st)s/zeroing_skipped_pages)
 	k0=$(cat %(st)s/zeroing_done_known_zero_pages)
+}
+counted() {
+	echo "L2-CMP $1_skipped=$(($(cat %(st)s/zeroing_skipped_pages) - s0))"
+	echo "L2-CMP $1_kz_cleared=$(($(cat %(st)s/zeroing_done_known_zero_pages) - k0))"
+}
+# fill and hold: time to the checker's first verified round
+fill() {
+	snap
 	t0=$(cut -d' ' -f1 /proc/uptime)
 	/vmdense/integrity --mb %(fill_half_mb)d --churn 0 --seconds 100000 \
 		--interval-ms 3600000 --verbose >/tmp/$1.out 2>&1 &
 	until grep -q round= /tmp/$1.out; do sleep 0.05; done
 	t1=$(cut -d' ' -f1 /proc/uptime)
 	echo "L2-CMP $1_ms=$(awk -v a=$t0 -v b=$t1 'BEGIN { printf "%%d", (b - a) * 1000 }')"
-	echo "L2-CMP $1_skipped=$(($(cat %(st)s/zeroing_skipped_pages) - s0))"
-	echo "L2-CMP $1_kz_cleared=$(($(cat %(st)s/zeroing_done_known_zero_pages) - k0))"
+	counted $1
 }
 # the same for __GFP_ZERO allocations, held by the module
 grab() {
-	s0=$(cat %(st)s/zeroing_skipped_pages)
-	k0=$(cat %(st)s/zeroing_done_known_zero_pages)
+	snap
 	echo %(alloc_half_mb)d >/sys/module/vmdense_zero_alloc/parameters/grab
 	dmesg | grep -o 'zero_alloc: pages=.*' | tail -1 | tr ' ' '\n' |
 		grep alloc_ns= | sed "s/^/L2-CMP $1_/"
-	echo "L2-CMP $1_grab_skipped=$(($(cat %(st)s/zeroing_skipped_pages) - s0))"
-	echo "L2-CMP $1_grab_kz_cleared=$(($(cat %(st)s/zeroing_done_known_zero_pages) - k0))"
+	counted $1_grab
 }
 # skip_zeroing for the half named $1
 mode() {
