@@ -4,7 +4,10 @@
 # pinned kernel (scripts/build-kernel); see README.md.
 #
 #   make run      install what is needed, build, boot the demo guest
-#   make test     build and run every test (T=name runs one test or group)
+#   make test     build and run make test's tier (T=name runs one test or
+#                 group, whatever its tier); 30 minutes or less
+#   make test-full every test: full sizes, the kernel drivers' halves,
+#                 Debian 6.1 boots, longer fuzzing
 #   make build    kernel, modules, initramfs
 #   make bench    benchmarks: JSON, plots, tables in out/bench (QUICK=1: smoke)
 #   make vm       boot the guest with a shell on this terminal
@@ -14,7 +17,7 @@
 SHELL := /bin/bash
 T ?=
 
-.PHONY: all deps kernel initramfs build run vm test bench check clean
+.PHONY: all deps kernel initramfs build run vm test test-full bench check clean
 
 all: build
 
@@ -37,6 +40,9 @@ vm: build
 
 test: build
 	@tests/run $(T)
+
+test-full: build
+	@tests/run --full $(T)
 
 bench: build
 	@bench/run $(if $(QUICK),--quick) $(BENCH_ARGS)

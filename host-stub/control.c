@@ -12,6 +12,7 @@
 
 #include "balloon.h"
 #include "control.h"
+#include "serial.h"
 #include "stats.h"
 #include "vm.h"
 #include "vmem.h"
@@ -130,6 +131,22 @@ static char *bad_config(struct vm *vm, struct json_object *req)
 	return error_reply("unknown kind");
 }
 
+/* Bytes for the guest to read from its serial console. */
+static char *console_input(struct vm *vm, struct json_object *req)
+{
+	struct json_object *m;
+	const char *text;
+
+	if (!json_object_object_get_ex(req, "text", &m) ||
+	    !json_object_is_type(m, json_type_string))
+		return error_reply("text missing");
+	text = json_object_get_string(m);
+	if (!vm->serial ||
+	    serial_input(vm->serial, (const uint8_t *)text, strlen(text)) < 0)
+		return error_reply("no room in the serial receive FIFO");
+	return reply(ok_obj());
+}
+
 char *control_handle(struct vm *vm, const char *line)
 {
 	struct json_object *req = json_tokener_parse(line), *m;
@@ -187,6 +204,8 @@ char *control_handle(struct vm *vm, const char *line)
 		out = set_faults(vm, req);
 	} else if (!strcmp(cmd, "bad-config")) {
 		out = bad_config(vm, req);
+	} else if (!strcmp(cmd, "console-input")) {
+		out = console_input(vm, req);
 	} else if (!strcmp(cmd, "quit")) {
 		vm_stop(vm, 0, "quit from control socket");
 		out = reply(ok_obj());

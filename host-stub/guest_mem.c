@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -27,7 +29,52 @@ int gm_add(struct guest_mem *m, uint64_t gpa, uint64_t size, uint8_t *hva,
 	return m->n++;
 }
 
-int gm_memfd(const char *name, uint64_t size, int *fd, uint8_t **hva)
+#define HUGE_2M		(2ull << 20)
+#define SHMEM_THP	"/sys/kernel/mm/transparent_hugepage/shmem_enabled"
+
+bool gm_thp_available(void)
+{
+	char buf[128] = "";
+	FILE *f = fopen(SHMEM_THP, "r");
+
+	if (!f)
+		return false;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	/* the setting in force is the bracketed one */
+	return strstr(buf, "[always]") || strstr(buf, "[within_size]") ||
+	       strstr(buf, "[advise]") || strstr(buf, "[force]");
+}
+
+/*
+ * A 2 MiB-aligned shared mapping of @fd: reserve a little more address
+ * space, map over its aligned part, give the slack back.
+ */
+static void *map_aligned(int fd, uint64_t size)
+{
+	uint8_t *r = mmap(NULL, size + HUGE_2M, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uintptr_t a;
+	void *p;
+
+	if (r == MAP_FAILED)
+		return MAP_FAILED;
+	a = ((uintptr_t)r + HUGE_2M - 1) & ~(uintptr_t)(HUGE_2M - 1);
+	p = mmap((void *)a, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		 fd, 0);
+	if (p == MAP_FAILED) {
+		munmap(r, size + HUGE_2M);
+		return MAP_FAILED;
+	}
+	if (a > (uintptr_t)r)
+		munmap(r, a - (uintptr_t)r);
+	munmap((uint8_t *)a + size, (uintptr_t)r + HUGE_2M - a);
+	return p;
+}
+
+int gm_memfd(const char *name, uint64_t size, unsigned int flags, int *fd,
+	     uint8_t **hva)
 {
 	void *p;
 
@@ -36,9 +83,16 @@ int gm_memfd(const char *name, uint64_t size, int *fd, uint8_t **hva)
 		return -errno;
 	if (ftruncate(*fd, size) < 0)
 		goto fail;
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
-	if (p == MAP_FAILED)
-		goto fail;
+	if (flags & GM_THP) {
+		p = map_aligned(*fd, size);
+		if (p == MAP_FAILED || madvise(p, size, MADV_HUGEPAGE) < 0)
+			goto fail;
+	} else {
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, *fd,
+			 0);
+		if (p == MAP_FAILED)
+			goto fail;
+	}
 	*hva = p;
 	return 0;
 fail:

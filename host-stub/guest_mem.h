@@ -34,8 +34,19 @@ struct guest_mem {
 int gm_add(struct guest_mem *m, uint64_t gpa, uint64_t size, uint8_t *hva,
 	   int fd, uint64_t fd_off);
 
+/*
+ * Back guest memory with transparent huge pages: mapped 2 MiB-aligned and
+ * MADV_HUGEPAGE, so that KVM maps it for the guest 2 MiB at a time (a
+ * production host's setting; it needs shmem THP enabled on the host).
+ */
+#define GM_THP		1u
+
 /* Create a memfd of @size and map it; returns 0 or -errno. */
-int gm_memfd(const char *name, uint64_t size, int *fd, uint8_t **hva);
+int gm_memfd(const char *name, uint64_t size, unsigned int flags, int *fd,
+	     uint8_t **hva);
+
+/* Whether the host hands out shmem THP to a MADV_HUGEPAGE mapping. */
+bool gm_thp_available(void);
 
 /* Host pointer for [gpa, gpa+len), or NULL if not wholly in one region. */
 void *gm_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);

@@ -36,7 +36,7 @@ struct opts {
 	const char *kernel, *initrd, *append, *console, *control, *stats_out;
 	uint64_t mem, vmem, vmem_block, vmem_requested, vmem_plugged;
 	int smp, timeout;
-	bool balloon, hyperv, hot_unmapped;
+	bool balloon, hyperv, hot_unmapped, thp;
 };
 
 static void print_help(void)
@@ -58,6 +58,8 @@ static void print_help(void)
 		"  --hyperv               Hyper-V CPUID and extended hypercalls\n"
 		"  --hot-unmapped         hot hints back memory but leave it\n"
 		"                         unmapped for the guest (comparisons)\n"
+		"  --thp                  back guest memory with transparent\n"
+		"                         huge pages (needs shmem THP enabled)\n"
 		"  --control PATH         control socket (JSON lines)\n"
 		"  --stats-out FILE       statistics as JSON at exit\n"
 		"or:    host-stub ctl SOCKET JSON   send one control request,\n"
@@ -100,7 +102,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "vmem-block", 1, NULL, 'B' }, { "vmem-requested", 1, NULL, 'R' },
 		{ "vmem-plugged", 1, NULL, 'P' },
 		{ "balloon", 0, NULL, 'b' }, { "hyperv", 0, NULL, 'H' },
-		{ "hot-unmapped", 0, NULL, 'U' },
+		{ "hot-unmapped", 0, NULL, 'U' }, { "thp", 0, NULL, 'T' },
 		{ "control", 1, NULL, 'C' }, { "stats-out", 1, NULL, 'S' },
 		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
@@ -140,6 +142,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'U':
 			o->hot_unmapped = true;
+			break;
+		case 'T':
+			o->thp = true;
 			break;
 		case 's':
 			o->smp = atoi(optarg);
@@ -193,7 +198,7 @@ static int add_vmem(struct vm *vm, const struct opts *o, uint64_t base,
 		top += vm->ram_size - LOWMEM_MAX;
 	/* after RAM, aligned for Linux's 128 MiB memory blocks and more */
 	addr = (top + GIB - 1) & ~(GIB - 1);
-	if (!v || gm_memfd("virtio-mem", o->vmem, &fd, &hva) < 0)
+	if (!v || gm_memfd("virtio-mem", o->vmem, vm->mem_flags, &fd, &hva) < 0)
 		return -1;
 	if (vmem_create(v, &vm->mem, addr, o->vmem, o->vmem_block, fd,
 			hva) < 0) {
@@ -342,7 +347,11 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (vm_create(&vm, o.mem, o.smp) < 0)
+	if (o.thp && !gm_thp_available()) {
+		fprintf(stderr, "host-stub: --thp: shmem THP is off on this host (echo advise >/sys/kernel/mm/transparent_hugepage/shmem_enabled)\n");
+		return 1;
+	}
+	if (vm_create(&vm, o.mem, o.smp, o.thp ? GM_THP : 0) < 0)
 		return 1;
 	serial_init(&serial, out_fd, SERIAL_IRQ, vm_set_irq, &vm);
 	vm.serial = &serial;

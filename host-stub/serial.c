@@ -2,7 +2,8 @@
 /*
  * 16550A UART model.  The transmitter is always idle (bytes leave at once),
  * so THRE is always set; the THRE interrupt is re-armed after each byte,
- * which is what keeps the 8250 driver's transmit path going.
+ * which is what keeps the 8250 driver's transmit path going.  Received
+ * bytes (serial_input) raise the data-ready interrupt until read.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -28,11 +29,17 @@ void serial_init(struct serial *s, int out_fd, uint32_t irq,
 	s->marker_status = -1;
 }
 
+/* Is a received byte waiting: the loopback one, or input? */
+static bool rx_ready(const struct serial *s)
+{
+	return s->loop_byte >= 0 || s->rx_len;
+}
+
 static int pending_level(struct serial *s)
 {
 	if ((s->ier & UART_IER_THRI) && s->thri_pending)
 		return 1;
-	if ((s->ier & UART_IER_RDI) && s->loop_byte >= 0)
+	if ((s->ier & UART_IER_RDI) && rx_ready(s))
 		return 1;
 	return 0;
 }
@@ -109,13 +116,18 @@ uint8_t serial_in(struct serial *s, unsigned int port)
 			v = s->loop_byte;
 			s->loop_byte = -1;
 			update_irq(s, 0);
+		} else if (s->rx_len) {
+			v = s->rx[s->rx_head];
+			s->rx_head = (s->rx_head + 1) % SERIAL_RX_FIFO;
+			s->rx_len--;
+			update_irq(s, 0);
 		}
 		break;
 	case UART_IER:
 		v = dlab ? s->dlm : s->ier;
 		break;
 	case UART_IIR:
-		if ((s->ier & UART_IER_RDI) && s->loop_byte >= 0) {
+		if ((s->ier & UART_IER_RDI) && rx_ready(s)) {
 			v = UART_IIR_RDI;
 		} else if ((s->ier & UART_IER_THRI) && s->thri_pending) {
 			v = UART_IIR_THRI;
@@ -136,7 +148,7 @@ uint8_t serial_in(struct serial *s, unsigned int port)
 		break;
 	case UART_LSR:
 		v = UART_LSR_THRE | UART_LSR_TEMT;
-		if (s->loop_byte >= 0)
+		if (rx_ready(s))
 			v |= UART_LSR_DR;
 		break;
 	case UART_MSR:
@@ -191,4 +203,21 @@ void serial_out(struct serial *s, unsigned int port, uint8_t val)
 		break;
 	}
 	pthread_mutex_unlock(&s->lock);
+}
+
+int serial_input(struct serial *s, const uint8_t *buf, size_t len)
+{
+	size_t i;
+
+	pthread_mutex_lock(&s->lock);
+	if (len > SERIAL_RX_FIFO - s->rx_len) {
+		pthread_mutex_unlock(&s->lock);
+		return -1;
+	}
+	for (i = 0; i < len; i++)
+		s->rx[(s->rx_head + s->rx_len++) % SERIAL_RX_FIFO] = buf[i];
+	if (len)
+		update_irq(s, 1);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
 }

@@ -85,7 +85,8 @@ static int setup_ram(struct vm *vm)
 	uint64_t low = vm->ram_size < LOWMEM_MAX ? vm->ram_size : LOWMEM_MAX;
 	int err;
 
-	err = gm_memfd("guest-ram", vm->ram_size, &vm->ram_fd, &vm->ram);
+	err = gm_memfd("guest-ram", vm->ram_size, vm->mem_flags, &vm->ram_fd,
+		       &vm->ram);
 	if (err) {
 		errno = -err;
 		return kvm_err("guest RAM memfd");
@@ -103,7 +104,8 @@ static int setup_ram(struct vm *vm)
 	return 0;
 }
 
-int vm_create(struct vm *vm, uint64_t ram_size, int nr_vcpus)
+int vm_create(struct vm *vm, uint64_t ram_size, int nr_vcpus,
+	      unsigned int mem_flags)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
 	uint64_t idmap = IDMAP_ADDR;
@@ -113,6 +115,7 @@ int vm_create(struct vm *vm, uint64_t ram_size, int nr_vcpus)
 	pthread_mutex_init(&vm->stop_lock, NULL);
 	pthread_cond_init(&vm->stop_cond, NULL);
 	vm->ram_size = ram_size;
+	vm->mem_flags = mem_flags;
 	vm->nr_vcpus = nr_vcpus;
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0)

@@ -45,6 +45,7 @@ struct vm {
 	long run_size;
 
 	uint64_t ram_size;	/* boot RAM */
+	unsigned int mem_flags;	/* GM_* of every guest memfd */
 	int ram_fd;
 	uint8_t *ram;
 	struct guest_mem mem;
@@ -67,7 +68,9 @@ struct vm {
 	struct serial *serial;
 };
 
-int vm_create(struct vm *vm, uint64_t ram_size, int nr_vcpus);
+/* @mem_flags: GM_* for guest memory (GM_THP: transparent huge pages) */
+int vm_create(struct vm *vm, uint64_t ram_size, int nr_vcpus,
+	      unsigned int mem_flags);
 
 /* Register [gpa, gpa+size) at hva as KVM memory slot @slot (size 0 drops). */
 int vm_set_slot(struct vm *vm, int slot, uint64_t gpa, uint64_t size,

@@ -19,7 +19,7 @@ void test_balloon(void)
 	int fd;
 
 	memset(&gm, 0, sizeof(gm));
-	CHECK(gm_memfd("test-ram", 16 * MIB, &fd, &ram) == 0);
+	CHECK(gm_memfd("test-ram", 16 * MIB, 0, &fd, &ram) == 0);
 	gm_add(&gm, 0, 16 * MIB, ram, fd, 0);
 	balloon_init(&b, &gm);
 	memset(ram, 1, 16 * MIB);

@@ -6,6 +6,7 @@
 
 #include "balloon.h"
 #include "control.h"
+#include "serial.h"
 #include "test.h"
 #include "vm.h"
 #include "vmem.h"
@@ -55,6 +56,7 @@ void test_control(void)
 {
 	static struct vmem v;
 	static struct balloon b;
+	static struct serial serial;
 	struct json_object *o;
 	uint8_t *hva;
 	int fd;
@@ -62,7 +64,7 @@ void test_control(void)
 	vm.ram_fd = -1;
 	pthread_mutex_init(&vm.stop_lock, NULL);
 	pthread_cond_init(&vm.stop_cond, NULL);
-	CHECK(gm_memfd("ctl-vmem", 32 << 20, &fd, &hva) == 0);
+	CHECK(gm_memfd("ctl-vmem", 32 << 20, 0, &fd, &hva) == 0);
 	CHECK(vmem_create(&v, &vm.mem, 1ull << 32, 32 << 20, 2 << 20, fd,
 			  hva) == 0);
 	virtio_dev_init(&v.dev, &vmem_ops, &v, 0xd0000000, 5, gm_map, &vm.mem,
@@ -103,6 +105,13 @@ void test_control(void)
 	CHECK(path_u64(o, "stats", "vmem", "violations") == 3);
 	CHECK(path_u64(o, "stats", "balloon", "target_pages") == 1000);
 	json_object_put(o);
+
+	vm.serial = &serial;
+	serial_init(&serial, -1, 4, NULL, NULL);
+	CHECK(ask_ok("{\"cmd\":\"console-input\",\"text\":\"go\\n\"}"));
+	CHECK(serial.rx_len == 3 && serial.rx[0] == 'g' && serial.rx[2] == '\n');
+	CHECK(!ask_ok("{\"cmd\":\"console-input\"}"));
+	CHECK(!ask_ok("{\"cmd\":\"console-input\",\"text\":5}"));
 
 	CHECK(ask_ok("{\"cmd\":\"quit\"}"));
 	CHECK(vm.stopping && vm.exit_status == 0);

@@ -194,7 +194,7 @@ static void test_heat_hint_device_memory(void)
 	uint8_t *dev;
 	int dfd, i;
 
-	CHECK(gm_memfd("test-hv-dev", 4 * MIB, &dfd, &dev) == 0);
+	CHECK(gm_memfd("test-hv-dev", 4 * MIB, 0, &dfd, &dev) == 0);
 	i = gm_add(&gm, 16 * MIB, 4 * MIB, dev, dfd, 0);
 	gm.r[i].accessible = plugged;
 	/* hot on the plugged MiB: backed and mapped */
@@ -257,7 +257,7 @@ static void test_hot_hint_stage2(void)
 void test_hyperv(void)
 {
 	memset(&gm, 0, sizeof(gm));
-	CHECK(gm_memfd("test-hv", 16 * MIB, &fd, &ram) == 0);
+	CHECK(gm_memfd("test-hv", 16 * MIB, 0, &fd, &ram) == 0);
 	gm_add(&gm, 0, 16 * MIB, ram, fd, 0);
 	hyperv_init(&hv, &gm);
 	test_caps();

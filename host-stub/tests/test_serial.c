@@ -82,6 +82,33 @@ void test_serial(void)
 		serial_out(&s, UART_TX, 'z');
 	serial_out(&s, UART_TX, '\n');
 	CHECK(s.marker_status == 3);
+
+	/* input: data ready and its interrupt until the last byte is read */
+	serial_out(&s, UART_IER, UART_IER_RDI);
+	CHECK(level == 0 && !(serial_in(&s, UART_LSR) & UART_LSR_DR));
+	edges = 0;
+	CHECK(serial_input(&s, (const uint8_t *)"go\n", 3) == 0);
+	CHECK(level == 1 && edges == 1);
+	CHECK((serial_in(&s, UART_IIR) & 0x0f) == UART_IIR_RDI);
+	CHECK(serial_in(&s, UART_LSR) & UART_LSR_DR);
+	CHECK(serial_in(&s, UART_RX) == 'g' && serial_in(&s, UART_RX) == 'o');
+	CHECK(level == 1);
+	CHECK(serial_in(&s, UART_RX) == '\n');
+	CHECK(level == 0 && !(serial_in(&s, UART_LSR) & UART_LSR_DR));
+	CHECK((serial_in(&s, UART_IIR) & 0x0f) == UART_IIR_NO_INT);
+	CHECK(serial_in(&s, UART_RX) == 0);	/* empty reads 0 */
+	/* all or nothing: what does not fit is refused whole */
+	memset(buf, 'q', sizeof(buf));
+	for (int i = 0; i < SERIAL_RX_FIFO / 64; i++)
+		CHECK(serial_input(&s, (const uint8_t *)buf, 64) == 0);
+	CHECK(serial_input(&s, (const uint8_t *)"x", 1) == -1);
+	CHECK(s.rx_len == SERIAL_RX_FIFO);
+	CHECK(serial_in(&s, UART_RX) == 'q');
+	/* the ring wraps: the byte after 255 queued ones is read last */
+	CHECK(serial_input(&s, (const uint8_t *)"w", 1) == 0);
+	for (int i = 0; i < SERIAL_RX_FIFO - 1; i++)
+		CHECK(serial_in(&s, UART_RX) == 'q');
+	CHECK(serial_in(&s, UART_RX) == 'w' && s.rx_len == 0);
 	close(p[0]);
 	close(p[1]);
 }

@@ -212,7 +212,7 @@ void test_vmem(void)
 	uint8_t *hva;
 	int fd;
 
-	CHECK(gm_memfd("test-vmem", 64 * MIB, &fd, &hva) == 0);
+	CHECK(gm_memfd("test-vmem", 64 * MIB, 0, &fd, &hva) == 0);
 	CHECK(vmem_create(&v, &gm, ADDR, 64 * MIB, 3 * MIB, fd, hva) < 0);
 	CHECK(vmem_create(&v, &gm, ADDR + 4096, 64 * MIB, BLK, fd, hva) < 0);
 	CHECK(vmem_create(&v, &gm, ADDR, 64 * MIB, BLK, fd, hva) == 0);

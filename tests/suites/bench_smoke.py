@@ -4,13 +4,13 @@ the figures themselves are judged in make bench, not here."""
 import os
 import sys
 
-from harness import ROOT, check, test
+from vmtest.harness import ROOT, check, test
 
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 import density  # noqa: E402
 
 
-@test("bench.density.quick", suite="bench-smoke")
+@test("bench.density.quick", suite="bench-smoke", tier="full", limit=900)
 def density_quick(ctx):
     """One guest, short schedule, no reporting vs the kernel's page
     reporting vs vmdense hinting: JSON, plots and table are written and

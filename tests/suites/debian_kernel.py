@@ -9,7 +9,7 @@ import lzma
 import os
 import subprocess
 
-from harness import OUT, check
+from vmtest.harness import OUT, check
 
 DEB_DIR = os.path.join(OUT, "debian-6.1")
 MODDIR = "lib/modules-6.1"	# in the guest; the base initramfs has 6.12's
@@ -103,10 +103,3 @@ def load(vm, abi, driver_dir):
     vm.wait_for(lambda: vm.run("ls %s | grep -q '^virtio'" % driver_dir,
                                check=False)[0] == 0,
                 "%s to bind the device" % driver_dir, 60, 0.3)
-
-
-def stale(ko, srcdir):
-    """True if ko is missing or older than a source file in srcdir."""
-    src = glob.glob(os.path.join(srcdir, "*.[ch]"))
-    return not os.path.exists(ko) or \
-        os.path.getmtime(ko) < max(os.path.getmtime(f) for f in src)

@@ -8,19 +8,25 @@ import re
 import subprocess
 
 import vmdense_vm as vmmod
-from harness import OUT, ROOT, check, test
-from suites.guest import check_serial_clean
+from vmtest.console import check_clean
+from vmtest.harness import OUT, ROOT, check, test
 
 KUNIT_PY = os.path.join(OUT, "linux-source-6.12", "tools", "testing",
                         "kunit", "kunit.py")
-# KUnit modules loaded in the guest, one per line (tests/kunit-modules)
+# KUnit modules loaded in the guest, one per line, with the suites each
+# must run (tests/kunit-modules)
 MODULE_LIST = os.path.join(ROOT, "tests", "kunit-modules")
 
 
 def _modules():
+    """{module: [suites it must run]} from tests/kunit-modules."""
+    mods = {}
     with open(MODULE_LIST) as f:
-        return [ln.split("#")[0].strip() for ln in f
-                if ln.split("#")[0].strip()]
+        for ln in f:
+            words = ln.split("#")[0].split()
+            if words:
+                mods[words[0]] = words[1:]
+    return mods
 
 
 def _walk(group, cases):
@@ -40,21 +46,22 @@ def _empty_plan(doc):
     return plan is not None and plan.group(1) == "0" and result is None
 
 
-@test("kunit", suite="kunit")
+@test("kunit", suite="kunit", limit=300)
 def kunit(ctx):
     """Every KUnit suite of the kernel image and of tests/kunit-modules;
-    fails if any case fails or a listed module's suite did not run."""
+    fails if any case fails, or if a suite tests/kunit-modules names did
+    not run."""
     mods = _modules()
     script = "\n".join("modprobe %s || echo 'vmdense: modprobe %s failed'"
                        % (m, m) for m in mods)
-    with vmmod.VM(mem="512M", cmd=script, timeout=600,
+    with vmmod.VM(mem="512M", cmd=script, timeout=240,
                   log=ctx.path("serial.log")) as vm:
         rc, console = vm.wait_exit()
     check("vmdense: modprobe" not in console,
           "a KUnit module did not load (see serial.log)")
     # A test can pass while the kernel complains (a bad page state found
     # later, a lockdep report): those fail the run too.
-    check_serial_clean(ctx.path("serial.log"))
+    check_clean(console, ctx.path("serial.log"))
     # The console holds one KTAP document per run: the built-in suites at
     # boot, then one per loaded module. kunit.py parse reads one document,
     # so hand it each in turn (an empty boot plan "1..0" has nothing).
@@ -83,6 +90,10 @@ def kunit(ctx):
     check(not failed, "failed KUnit cases: %s" % ", ".join(
         "%s.%s" % c[:2] for c in failed[:20]))
     suites = sorted({c[0] for c in cases})
+    missing = sorted({s for want in mods.values() for s in want} -
+                     set(suites))
+    check(not missing, "KUnit suites that did not run: %s (ran: %s)" % (
+        ", ".join(missing), ", ".join(suites)))
     ctx.log("suites: %s" % ", ".join(suites))
     return {"suites": len(suites), "cases_passed": len(passed),
             "cases_failed": len(failed),

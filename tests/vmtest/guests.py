@@ -1,10 +1,80 @@
 # SPDX-License-Identifier: GPL-2.0
-"""Guest-side helpers shared by the VM scenarios (run through the agent)."""
+"""Plain guests (QEMU against its real virtio devices) that consecutive
+tests share, and the helpers the scenarios use in them.
+
+Public names: PlainGuest, meminfo(), load_module(), start_holder(),
+stop_holder(), HostSampler, measure_return(), MiB, GiB.
+"""
+import os
 import time
 
-from harness import check
+import vmdense_vm as vmmod
+
+from .console import check_clean
+from .harness import OUT, Shared, check
 
 MiB = 1 << 20
+GiB = 1 << 30
+
+
+class PlainGuest(Shared):
+    """A QEMU guest kept for the tests that ask for an equal one (same
+    @name and options). Before each test @reset runs in it (a shell
+    snippet that puts back what a test may have changed); after each,
+    the part of the console that test produced goes to its log directory
+    (serial.log) and is checked for kernel reports."""
+
+    def __init__(self, name, reset="", **vm_opts):
+        self.name = name
+        self.reset = reset
+        self.opts = vm_opts
+        self.key = (name,) + tuple(sorted(vm_opts.items()))
+        self.vm = None
+        self._boots = 0
+        self._begin = 0
+
+    def label(self):
+        return "guest %s (%s)" % (self.name, ", ".join(
+            "%s=%s" % kv for kv in sorted(self.opts.items())))
+
+    def open(self):
+        self._boots += 1
+        d = os.path.join(OUT, "logs", "guests")
+        os.makedirs(d, exist_ok=True)
+        self.log = os.path.join(d, "%s-%d.log" % (self.name, self._boots))
+        self.vm = vmmod.VM(log=self.log, timeout=3600, **self.opts)
+        self.vm.start()
+
+    def close(self):
+        if self.vm:
+            self.vm.stop()
+            self.vm = None
+
+    def healthy(self):
+        try:
+            return self.vm is not None and self.vm.run(
+                "true", timeout=20, check=False)[0] == 0
+        except vmmod.VMError:
+            return False
+
+    def begin(self, ctx):
+        self._begin = os.path.getsize(self.log)
+        self.vm.deadline = time.monotonic() + ctx.remaining() + 60
+        if self.reset:
+            self.vm.sh(self.reset, timeout=120)
+
+    def console(self):
+        """The console since the current test began."""
+        with open(self.log, "rb") as f:
+            f.seek(self._begin)
+            return f.read().decode(errors="replace")
+
+    def end(self, ctx):
+        text = self.console()
+        with open(ctx.path("serial.log"), "w") as f:
+            f.write(text)
+        check_clean(text, "the guest's console (%s)" % ctx.path(
+            "serial.log"))
 
 
 def meminfo(vm):
@@ -17,10 +87,10 @@ def meminfo(vm):
     return res
 
 
-def load_module(vm, name, driver_dir, timeout=60):
+def load_module(vm, name, driver_dir, timeout=60, params=""):
     """modprobe a driver and wait until it bound a device on the virtio
     bus (its sysfs driver directory holds a virtioN link)."""
-    vm.sh("modprobe %s" % name)
+    vm.sh("modprobe %s %s" % (name, params))
     vm.wait_for(lambda: vm.run("ls %s | grep -q '^virtio'" % driver_dir,
                                check=False)[0] == 0,
                 "%s to bind a device" % name, timeout, interval=0.3)
@@ -75,14 +145,15 @@ class HostSampler:
             time.sleep(interval)
 
 
-def measure_return(ctx, vm, held_mb, memfree_before_kb):
+def measure_return(ctx, vm, held_mb, memfree_before_kb, quiet_s=8,
+                   max_s=90):
     """Right after the guest freed memory: sample the host memory until it
     settles, write host-memory.tsv. Returns freed MiB (guest MemFree
     growth), returned MiB (host memory drop from held_mb), seconds until
     95 % of it had come back, and the final host MiB."""
     sampler = HostSampler(vm)
     freed_mb = (meminfo(vm)["MemFree"] - memfree_before_kb) / 1024
-    final = sampler.until_stable(quiet_s=8, max_s=90, min_s=4)
+    final = sampler.until_stable(quiet_s=quiet_s, max_s=max_s, min_s=4)
     returned = held_mb - final
     secs = sampler.samples[-1][0]
     for t, mb in sampler.samples:
@@ -94,23 +165,3 @@ def measure_return(ctx, vm, held_mb, memfree_before_kb):
         for t, mb in sampler.samples:
             f.write("%.2f\t%.1f\n" % (t, mb))
     return freed_mb, returned, secs, final
-
-
-# What a kernel with DEBUG_VM and lockdep prints when something is wrong.
-# Lockdep's reports start with WARNING:/BUG: or say that lockdep stopped;
-# "RCU lockdep checking is enabled" at boot is no report.
-SERIAL_ALARMS = ("WARNING:", "BUG:", "Oops", "Call Trace:",
-                 "lockdep is turned off", "possible circular locking",
-                 "possible recursive locking", "inconsistent lock state",
-                 "INFO: possible", "suspicious RCU usage")
-
-
-def check_serial_clean(path):
-    """Fail if the guest's serial log holds a kernel warning, BUG or a
-    lockdep report; the lines around the first one go into the message."""
-    with open(path, errors="replace") as f:
-        lines = f.read().splitlines()
-    for i, line in enumerate(lines):
-        if any(a in line for a in SERIAL_ALARMS):
-            check(False, "kernel report in %s:\n%s" % (
-                path, "\n".join(lines[max(0, i - 3):i + 25])))

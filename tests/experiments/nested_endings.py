@@ -1,0 +1,123 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""The nested-endings experiment (tests/NESTED-ENDINGS.md): the same L1
+and the same L2 workload (boot, idle 60 s, fill and free 256 MiB) many
+times per cell, counting every kind of ending. One L1 serves the runs of
+a cell until it dies; then a fresh one goes on.
+
+  tests/experiments/nested_endings.py CELL [--runs N] [--idle S] [--fill MB]
+
+Cells (what changes against "ours"):
+  ours        our kernel as built, host-stub as it is
+  plain       our kernel without CONFIG_MM_HINTING and
+              CONFIG_VMDENSE_HYPERV_MEM_EARLY, patches/ left out
+              (KERNEL_VARIANT=plain scripts/build-kernel)
+  debian      Debian 12's own 6.1 kernel (the image install-deps fetched)
+  qemu        QEMU with KVM in L1 instead of host-stub
+  stub-opts   host-stub with the options given in --stub-opts
+Appends one JSON line per run to out/experiments/nested-endings.jsonl
+and keeps the console of every run that did not end clean.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)),
+                                "scripts"))
+
+import vmdense_vm as vmmod  # noqa: E402
+from vmtest import nested  # noqa: E402
+from vmtest.harness import OUT, ROOT  # noqa: E402
+
+RESULTS = os.path.join(OUT, "experiments", "nested-endings.jsonl")
+LOGS = os.path.join(OUT, "experiments", "nested-endings")
+# every L2 boot of the stub as it was warned so (leaf 0xD): not an ending
+XSAVE = "XSAVE consistency problem"
+
+
+def _debian_kernel():
+    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    from suites import debian_kernel
+    _, abi = debian_kernel.headers()
+    _, kernel = debian_kernel.unpacked(abi)
+    return kernel
+
+
+def _qemu_bundle():
+    dst = os.path.join(OUT, "qemu-bundle")
+    if not os.path.exists(os.path.join(dst, "qe.tar.xz")):
+        subprocess.run([os.path.join(ROOT, "..", "shared", "tools",
+                                     "qemu-bundle"), dst], check=True)
+    return os.path.join(dst, "qe.tar.xz")
+
+
+def cell_setup(cell):
+    """(extra files for L1, environment of l1/endings.sh) of @cell."""
+    extra, env = {}, {}
+    if cell == "plain":
+        extra["vmdense/bzImage-plain"] = os.path.join(
+            OUT, "build-plain", "arch", "x86", "boot", "bzImage")
+        env["L2_KERNEL"] = "/vmdense/bzImage-plain"
+    elif cell == "debian":
+        extra["vmdense/vmlinuz-debian"] = _debian_kernel()
+        env["L2_KERNEL"] = "/vmdense/vmlinuz-debian"
+    elif cell == "qemu":
+        extra["vmdense/qe.tar.xz"] = _qemu_bundle()
+        env["MONITOR"] = "qemu"
+    return extra, env
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("cell")
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--idle", type=int, default=60)
+    ap.add_argument("--fill", type=int, default=256)
+    ap.add_argument("--stub-opts", default="")
+    ap.add_argument("--name", help="cell name in the results (default: "
+                    "the cell, with the stub options)")
+    a = ap.parse_args()
+    name = a.name or (a.cell + (" " + a.stub_opts if a.stub_opts else ""))
+    extra, env = cell_setup(a.cell)
+    env.update({"IDLE_S": a.idle, "FILL_MB": a.fill,
+                "STUB_OPTS": a.stub_opts})
+    os.makedirs(LOGS, exist_ok=True)
+    tag = name.replace(" ", "_").replace("-", "").strip("_")
+    l1, l1_boots, run = None, 0, 0
+    while run < a.runs:
+        if l1 is None or not l1.alive():
+            l1_boots += 1
+            log = os.path.join(LOGS, "%s-%d-l1-%d.log" % (
+                tag, int(time.time()), l1_boots))
+            l1 = nested.L1(log, extra=extra, timeout=24 * 3600,
+                           progress=lambda s: None).start()
+        run += 1
+        r = l1.run("endings.sh", env, timeout=1200)
+        ending = nested.classify(r, ignore_blocks=(XSAVE,))
+        rec = {"cell": name, "run": run, "l1_boot": l1_boots,
+               "ending": ending.kind, "detail": ending.detail,
+               "ours": ending.ours, "seconds": round(r.seconds, 1),
+               "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+               "qemu": l1.qemu_version}
+        if ending.kind != "clean":
+            keep = os.path.join(LOGS, "%s-run%d-%s.log" % (
+                tag, run, ending.kind))
+            with open(keep, "w") as f:
+                f.write("== output\n%s\n== L1\n%s\n== L2\n%s" % (
+                    r.output, r.l1_console, r.l2_console))
+            rec["log"] = os.path.relpath(keep, ROOT)
+        with open(RESULTS, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+        print("%s run %d: %s (%.0f s)" % (name, run, ending.signature(),
+                                          r.seconds), flush=True)
+    if l1:
+        l1.stop()
+
+
+if __name__ == "__main__":
+    main()
