@@ -31,8 +31,12 @@ TAIL_S = 10
 CONFIGS = {
     "none": (None, "", None),
     "upstream_reporting": ("balloon", "modprobe virtio_balloon", None),
-    "vmdense_hinting": ("balloon", "modprobe vmdense_balloon",
+    "vmdense_hinting": ("balloon", "modprobe vmdense_balloon && "
+                        "echo 0 >/sys/kernel/mm/hinting/adaptive",
                         "vmdense_balloon"),
+    "vmdense_adaptive": ("balloon", "modprobe vmdense_balloon && "
+                         "echo 1 >/sys/kernel/mm/hinting/adaptive",
+                         "vmdense_balloon"),
     "vmdense_hinting_order": (
         "balloon", "modprobe vmdense_balloon && "
         "echo 3 >/sys/kernel/mm/hinting/min_order", "vmdense_balloon"),

@@ -54,7 +54,7 @@ static void balloon_set_config(struct virtio_dev *d, uint32_t off,
 /* Discard a run of pages, counting what really went back to the host. */
 static void discard(struct balloon *b, uint64_t gpa, uint64_t len)
 {
-	int64_t n = gm_discard(b->mem, gpa, len);
+	int64_t n = gm_discard(b->mem, gpa, len, "balloon");
 
 	if (n > 0)
 		b->st.discarded_bytes += n;

@@ -12,6 +12,7 @@
 
 #include "balloon.h"
 #include "control.h"
+#include "hyperv.h"
 #include "serial.h"
 #include "stats.h"
 #include "vm.h"
@@ -74,6 +75,20 @@ static bool get_u64(struct json_object *req, const char *key, uint64_t *v)
 	return true;
 }
 
+/* A host that stops making progress on heat hints (see struct hyperv). */
+static char *hyperv_faults(struct hyperv *hv, struct json_object *req)
+{
+	uint64_t v;
+
+	pthread_mutex_lock(&hv->lock);
+	if (get_u64(req, "stall", &v))
+		hv->stall_calls = v > UINT32_MAX ? UINT32_MAX : v;
+	if (get_u64(req, "stall_ms", &v))
+		hv->stall_ms = v > 10000 ? 10000 : v;
+	pthread_mutex_unlock(&hv->lock);
+	return reply(ok_obj());
+}
+
 static char *set_faults(struct vm *vm, struct json_object *req)
 {
 	const char *dev = NULL;
@@ -84,6 +99,8 @@ static char *set_faults(struct vm *vm, struct json_object *req)
 
 	if (json_object_object_get_ex(req, "dev", &m))
 		dev = json_object_get_string(m);
+	if (dev && !strcmp(dev, "hyperv") && vm->hv)
+		return hyperv_faults(vm->hv, req);
 	if (dev && !strcmp(dev, "vmem") && vm->vmem) {
 		d = &vm->vmem->dev;
 		f = &vm->vmem->faults;
@@ -91,7 +108,7 @@ static char *set_faults(struct vm *vm, struct json_object *req)
 		d = &vm->balloon->dev;
 		f = &vm->balloon->faults;
 	} else {
-		return error_reply("dev must name a present device: vmem or balloon");
+		return error_reply("dev must name a present device: vmem, balloon or hyperv");
 	}
 	pthread_mutex_lock(&d->lock);
 	if (get_u64(req, "nack", &v))
@@ -272,7 +289,7 @@ static void *control_thread(void *arg)
 	int i, n;
 
 	(void)arg;
-	while (!ctl.vm->stopping) {
+	while (!vm_stopping(ctl.vm)) {
 		n = 0;
 		if (ctl.listen_fd >= 0) {
 			p[n].fd = ctl.listen_fd;

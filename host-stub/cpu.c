@@ -172,7 +172,7 @@ static void *vcpu_thread(void *arg)
 	struct vm *vm = cpu->vm;
 	struct kvm_run *run = cpu->run;
 
-	while (!vm->stopping) {
+	while (!vm_stopping(vm)) {
 		if (ioctl(cpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				run->immediate_exit = 0;
@@ -248,7 +248,7 @@ static int vcpu_stage2_map(void *opaque, uint64_t gpa, uint64_t len)
 	struct vcpu *cpu = opaque;
 	struct stage2_range r = { .gpa = gpa, .size = len };
 
-	while (r.size && !cpu->vm->stopping) {
+	while (r.size && !vm_stopping(cpu->vm)) {
 		if (ioctl(cpu->fd, STAGE2_PRE_FAULT, &r) < 0 && errno != EINTR)
 			return -errno;
 	}

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "guest_mem.h"
@@ -133,10 +134,61 @@ void *gm_map(void *opaque, uint64_t gpa, uint64_t len)
 	return gm_ptr(opaque, gpa, len);
 }
 
-int64_t gm_discard(const struct guest_mem *m, uint64_t gpa, uint64_t len)
+/* the last discards, for a post-mortem of a guest that died */
+#define DISCARD_RING	64
+
+static struct {
+	pthread_mutex_t lock;
+	bool poison;
+	unsigned int next, n;
+	struct {
+		uint64_t gpa, len, ns;
+		const char *source;
+	} e[DISCARD_RING];
+} discards = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+void gm_poison(bool on)
+{
+	pthread_mutex_lock(&discards.lock);
+	discards.poison = on;
+	pthread_mutex_unlock(&discards.lock);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+void gm_discards_dump(FILE *f)
+{
+	uint64_t now = mono_ns();
+	unsigned int i, k;
+
+	pthread_mutex_lock(&discards.lock);
+	fprintf(f, "host-stub: the last %u discards%s, oldest first:\n",
+		discards.n, discards.poison ? " (poisoned)" : "");
+	for (i = 0; i < discards.n; i++) {
+		k = (discards.next + DISCARD_RING - discards.n + i) %
+		    DISCARD_RING;
+		fprintf(f, "host-stub:   %-10s gpa 0x%llx+0x%llx, %llu ms ago\n",
+			discards.e[k].source,
+			(unsigned long long)discards.e[k].gpa,
+			(unsigned long long)discards.e[k].len,
+			(unsigned long long)(now - discards.e[k].ns) / 1000000);
+	}
+	pthread_mutex_unlock(&discards.lock);
+}
+
+int64_t gm_discard(const struct guest_mem *m, uint64_t gpa, uint64_t len,
+		   const char *source)
 {
 	const struct gm_region *r = gm_find(m, gpa, len);
 	uint64_t start, end;
+	uint8_t *p;
+	bool poison;
 
 	if (!r)
 		return -EFAULT;
@@ -144,18 +196,27 @@ int64_t gm_discard(const struct guest_mem *m, uint64_t gpa, uint64_t len)
 	end = (gpa + len) & ~4095ull;
 	if (end <= start)
 		return 0;
+	p = r->hva + (start - r->gpa);
+	pthread_mutex_lock(&discards.lock);
+	poison = discards.poison;
+	discards.e[discards.next].gpa = start;
+	discards.e[discards.next].len = end - start;
+	discards.e[discards.next].ns = mono_ns();
+	discards.e[discards.next].source = source;
+	discards.next = (discards.next + 1) % DISCARD_RING;
+	if (discards.n < DISCARD_RING)
+		discards.n++;
+	pthread_mutex_unlock(&discards.lock);
 	if (r->fd < 0) {
 		/* test memory: emulate a discard by zeroing */
-		uint8_t *p = r->hva + (start - r->gpa);
-		uint64_t i;
-
-		for (i = 0; i < end - start; i++)
-			p[i] = 0;
+		memset(p, poison ? GM_POISON : 0, end - start);
 		return end - start;
 	}
 	if (fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 		      r->fd_off + (start - r->gpa), end - start) < 0)
 		return -errno;
+	if (poison)
+		memset(p, GM_POISON, end - start);
 	return end - start;
 }
 

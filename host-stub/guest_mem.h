@@ -7,8 +7,10 @@
 #ifndef HOST_STUB_GUEST_MEM_H
 #define HOST_STUB_GUEST_MEM_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define GM_MAX_REGIONS	4
 
@@ -23,6 +25,13 @@ struct gm_region {
 	 */
 	bool (*accessible)(void *opaque, uint64_t gpa, uint64_t len);
 	void *opaque;
+	/*
+	 * Optional: held around an accessibility check and the backing work
+	 * that relies on it (a hint backing or discarding memory), so that
+	 * the owner (virtio-mem's plug and unplug) cannot change the region
+	 * in between.
+	 */
+	pthread_mutex_t *lock;
 };
 
 struct guest_mem {
@@ -59,10 +68,26 @@ const struct gm_region *gm_find(const struct guest_mem *m, uint64_t gpa,
 				uint64_t len);
 
 /*
- * Give [gpa, gpa+len) back to the host (punch hole in its memfd).  The
- * range is trimmed to whole 4 KiB pages.  Returns bytes discarded or -errno.
+ * The guest gave [gpa, gpa+len) back (@source: "balloon", "cold hint",
+ * "virtio-mem"): punch it out of the memfd, so that it reads zero and the
+ * host memory is free. The range is trimmed to whole 4 KiB pages. In poison mode (gm_poison) it reads GM_POISON
+ * instead, which no protocol involved rules out and which makes an in-use
+ * page the guest gave back show up as poison in its oops. Every discard
+ * goes into a ring of the last ones (gm_discards_dump). Returns bytes
+ * discarded or -errno.
  */
-int64_t gm_discard(const struct guest_mem *m, uint64_t gpa, uint64_t len);
+int64_t gm_discard(const struct guest_mem *m, uint64_t gpa, uint64_t len,
+		   const char *source);
+
+/* What a poisoned discard leaves in every byte. */
+#define GM_POISON	0x6b
+
+/* Discards write GM_POISON from now on. */
+void gm_poison(bool on);
+
+/* Print the last discards, oldest first, with their age in ms. */
+void gm_discards_dump(FILE *f);
+
 
 /* Bytes of the memfd actually allocated (st_blocks * 512). */
 uint64_t gm_fd_allocated(int fd);

@@ -121,6 +121,10 @@ static uint64_t boot_zeroed(struct hyperv *hv, uint64_t out_gpa)
 						     + first;
 				out[2 + 2 * count] = last - first;
 				count++;
+				/* the lie: data where zeroes are promised */
+				if (hv->lie_zeroed)
+					memset(r->hva + first * PAGE - r->fd_off,
+					       0x6b, (last - first) * PAGE);
 			}
 			pos = data;
 		}
@@ -146,28 +150,12 @@ static void prefault(const struct gm_region *reg, uint64_t gpa, uint64_t len)
 			  reg->fd_off + (gpa - reg->gpa), len);
 }
 
-static int hint_range(struct hyperv *hv, unsigned int type, uint64_t r,
-		      void *vcpu)
+/* One range of a heat hint, in @reg (whose lock, if any, is held). */
+static int hint_backed(struct hyperv *hv, unsigned int type,
+		       const struct gm_region *reg, uint64_t gpa, uint64_t len,
+		       void *vcpu)
 {
-	uint64_t n = (r & 0x7ff) + 1, gpa, len;
-	const struct gm_region *reg;
-
-	if (r & (1ull << 11)) {
-		/* large form: 2 MiB or 1 GiB units from bit 21 up */
-		uint64_t unit = (r & (1ull << 12)) ? (1ull << 30) : LARGE_PAGE;
-
-		gpa = r & ~(LARGE_PAGE - 1);
-		if (gpa & (unit - 1))
-			return -1;
-		len = n * unit;
-	} else {
-		gpa = (r >> 12) * PAGE;
-		len = n * PAGE;
-	}
-	/* device memory (virtio-mem) only where it is plugged */
-	reg = gm_find(hv->mem, gpa, len);
-	if (!reg || (reg->accessible &&
-		     !reg->accessible(reg->opaque, gpa, len)))
+	if (reg->accessible && !reg->accessible(reg->opaque, gpa, len))
 		return -1;
 	if (type == HV_HINT_HOT) {
 		prefault(reg, gpa, len);
@@ -181,13 +169,48 @@ static int hint_range(struct hyperv *hv, unsigned int type, uint64_t r,
 		}
 		return 0;
 	}
-	if (gm_discard(hv->mem, gpa, len) < 0)
+	if (gm_discard(hv->mem, gpa, len, "cold hint") < 0)
 		return -1;
 	if (type == HV_HINT_COLD_DISCARD)
 		hv->discard_pages += len / PAGE;
 	else
 		hv->cold_pages += len / PAGE;
 	return 0;
+}
+
+static int hint_range(struct hyperv *hv, unsigned int type, uint64_t r,
+		      void *vcpu)
+{
+	uint64_t n = (r & 0x7ff) + 1, gpa, len;
+	const struct gm_region *reg;
+	int ret;
+
+	if (r & (1ull << 11)) {
+		/* large form: 2 MiB or 1 GiB units from bit 21 up */
+		uint64_t unit = (r & (1ull << 12)) ? (1ull << 30) : LARGE_PAGE;
+
+		gpa = r & ~(LARGE_PAGE - 1);
+		if (gpa & (unit - 1))
+			return -1;
+		len = n * unit;
+	} else {
+		gpa = (r >> 12) * PAGE;
+		len = n * PAGE;
+	}
+	reg = gm_find(hv->mem, gpa, len);
+	if (!reg)
+		return -1;
+	/*
+	 * Device memory (virtio-mem) only where it is plugged, and plugged
+	 * it stays until we are done: an unplug in between would find its
+	 * blocks backed (or discarded) behind its back.
+	 */
+	if (reg->lock)
+		pthread_mutex_lock(reg->lock);
+	ret = hint_backed(hv, type, reg, gpa, len, vcpu);
+	if (reg->lock)
+		pthread_mutex_unlock(reg->lock);
+	return ret;
 }
 
 static uint64_t heat_hint(struct hyperv *hv, uint64_t input,
@@ -208,6 +231,14 @@ static uint64_t heat_hint(struct hyperv *hv, uint64_t input,
 	type = in[0] & 3;
 	if (type == 3 || (in[0] >> 2))
 		return HV_STATUS_INVALID_PARAMETER;
+	if (hv->stall_calls) {
+		/* success, and not one rep further than asked to start at */
+		hv->stall_calls--;
+		hv->stalled++;
+		if (hv->stall_ms)
+			usleep(hv->stall_ms * 1000);
+		return HV_STATUS_SUCCESS | ((uint64_t)start << 32);
+	}
 	for (i = start; i < reps; i++) {
 		if (hint_range(hv, type, __atomic_load_n(&in[1 + i],
 							 __ATOMIC_RELAXED), vcpu))

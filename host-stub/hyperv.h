@@ -9,6 +9,7 @@
 #define HOST_STUB_HYPERV_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "guest_mem.h"
@@ -47,6 +48,18 @@ struct hyperv {
 	pthread_mutex_t lock;
 	const struct guest_mem *mem;
 	hv_stage2_map_fn stage2_map;	/* optional */
+	/*
+	 * A lying host, for tests: the ranges called boot-zeroed are filled
+	 * with a pattern first, so that none of them reads zero.
+	 */
+	bool lie_zeroed;
+	/*
+	 * A host that stops making progress: the next @stall_calls heat
+	 * hints complete no rep (success, rep count unchanged), each after
+	 * @stall_ms; counted in @stalled.
+	 */
+	uint32_t stall_calls, stall_ms;
+	uint64_t stalled;
 	uint64_t calls[4];	/* by call code - 0x8000; [0]: other */
 	uint64_t cold_pages, hot_pages, discard_pages, bad_calls;
 	uint64_t hot_mapped_pages, hot_map_errors;

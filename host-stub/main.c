@@ -5,6 +5,7 @@
  * the Hyper-V extended memory hypercalls, with statistics and fault
  * injection on a control socket.  See README.md.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -36,7 +37,7 @@ struct opts {
 	const char *kernel, *initrd, *append, *console, *control, *stats_out;
 	uint64_t mem, vmem, vmem_block, vmem_requested, vmem_plugged;
 	int smp, timeout;
-	bool balloon, hyperv, hot_unmapped, thp;
+	bool balloon, hyperv, hot_unmapped, thp, poison, lie_zeroed;
 };
 
 static void print_help(void)
@@ -60,6 +61,10 @@ static void print_help(void)
 		"                         unmapped for the guest (comparisons)\n"
 		"  --thp                  back guest memory with transparent\n"
 		"                         huge pages (needs shmem THP enabled)\n"
+		"  --poison               what the guest gives back reads 0x6b\n"
+		"                         when touched again, not zero; the last\n"
+		"                         discards are listed if the guest dies\n"
+		"  --lie-zeroed           (tests) boot-zeroed ranges hold data\n"
 		"  --control PATH         control socket (JSON lines)\n"
 		"  --stats-out FILE       statistics as JSON at exit\n"
 		"or:    host-stub ctl SOCKET JSON   send one control request,\n"
@@ -69,24 +74,52 @@ static void print_help(void)
 		"it resets without one, 124 at the time limit, 1 on errors.\n");
 }
 
+/*
+ * A size: digits (or 0x hex) with an optional K, M or G. No sign, no
+ * trailing text, nothing that overflows 64 bits.
+ */
 static int parse_size(const char *s, uint64_t *out)
 {
+	unsigned int shift = 0;
+	unsigned long long v;
 	char *end;
-	unsigned long long v = strtoull(s, &end, 0);
 
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno)
+		return -1;
 	switch (*end) {
 	case 'G': case 'g':
-		v <<= 10;
-		/* fall through */
+		shift = 30;
+		break;
 	case 'M': case 'm':
-		v <<= 10;
-		/* fall through */
+		shift = 20;
+		break;
 	case 'K': case 'k':
-		v <<= 10;
-		end++;
+		shift = 10;
 		break;
 	}
-	if (*end || end == s)
+	if (shift)
+		end++;
+	if (*end || v > (UINT64_MAX >> shift))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+/* A decimal int in [min, max], nothing after it. */
+static int parse_int(const char *s, int min, int max, int *out)
+{
+	char *end;
+	long v;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v < min || v > max)
 		return -1;
 	*out = v;
 	return 0;
@@ -103,6 +136,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "vmem-plugged", 1, NULL, 'P' },
 		{ "balloon", 0, NULL, 'b' }, { "hyperv", 0, NULL, 'H' },
 		{ "hot-unmapped", 0, NULL, 'U' }, { "thp", 0, NULL, 'T' },
+		{ "poison", 0, NULL, 'p' }, { "lie-zeroed", 0, NULL, 'L' },
 		{ "control", 1, NULL, 'C' }, { "stats-out", 1, NULL, 'S' },
 		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
@@ -147,10 +181,16 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->thp = true;
 			break;
 		case 's':
-			o->smp = atoi(optarg);
+			bad |= parse_int(optarg, 1, MAX_VCPUS, &o->smp);
 			break;
 		case 't':
-			o->timeout = atoi(optarg);
+			bad |= parse_int(optarg, 1, 7 * 24 * 3600, &o->timeout);
+			break;
+		case 'p':
+			o->poison = true;
+			break;
+		case 'L':
+			o->lie_zeroed = true;
 			break;
 		case 'm':
 			bad |= parse_size(optarg, &o->mem);
@@ -172,8 +212,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		}
 	}
-	if (bad || !o->kernel || optind != argc || o->smp < 1 ||
-	    o->smp > MAX_VCPUS || o->mem < 64 * MIB || o->timeout <= 0) {
+	if (bad || !o->kernel || optind != argc || o->mem < 64 * MIB) {
 		print_help();
 		return -1;
 	}
@@ -246,7 +285,7 @@ static void wait_stop(struct vm *vm, struct serial *s, int timeout)
 	struct timespec ts;
 
 	pthread_mutex_lock(&vm->stop_lock);
-	while (!vm->stopping && now_ns() < end) {
+	while (!vm_stopping(vm) && now_ns() < end) {
 		bool marker, final;
 
 		pthread_mutex_lock(&s->lock);
@@ -270,7 +309,7 @@ static void wait_stop(struct vm *vm, struct serial *s, int timeout)
 		pthread_cond_timedwait(&vm->stop_cond, &vm->stop_lock, &ts);
 	}
 	pthread_mutex_unlock(&vm->stop_lock);
-	if (!vm->stopping)
+	if (!vm_stopping(vm))
 		vm_stop(vm, EXIT_TIMEOUT, "time limit reached");
 }
 
@@ -355,8 +394,10 @@ int main(int argc, char **argv)
 		return 1;
 	serial_init(&serial, out_fd, SERIAL_IRQ, vm_set_irq, &vm);
 	vm.serial = &serial;
+	gm_poison(o.poison);
 	if (o.hyperv) {
 		hyperv_init(&hv, &vm.mem);
+		hv.lie_zeroed = o.lie_zeroed;
 		vm.hv = &hv;
 		if (!o.hot_unmapped)
 			vcpus_enable_stage2_hints(&vm);
@@ -392,6 +433,9 @@ int main(int argc, char **argv)
 	control_stop();
 
 	status = vm.exit_status;
+	/* a guest that died: what it gave back last, for the post-mortem */
+	if (status < 0 && serial.marker_status < 0)
+		gm_discards_dump(stderr);
 	if (status < 0)
 		status = serial.marker_status >= 0 ? serial.marker_status : 0;
 	fprintf(stderr, "host-stub: %s, exit status %d\n", vm.exit_reason,

@@ -43,6 +43,7 @@ static struct json_object *vmem_json(struct vmem *v)
 	add_u64(o, "violation_writes", v->st.violation_writes);
 	add_u64(o, "last_violation_gpa", v->st.last_violation_gpa);
 	add_u64(o, "discarded_bytes", v->st.discarded_bytes);
+	add_u64(o, "slot_errors", v->st.slot_errors);
 	add_u64(o, "faults_injected", v->faults.injected);
 	add_u64(o, "transport_errors", v->dev.broken_events);
 	json_object_object_add(o, "bad_config", json_object_new_string(
@@ -98,6 +99,7 @@ static struct json_object *hyperv_json(struct hyperv *hv)
 	add_u64(o, "cold_discard_pages", hv->discard_pages);
 	add_u64(o, "failed_calls", hv->bad_calls);
 	add_u64(o, "zeroed_ranges_reported", hv->zeroed_ranges_reported);
+	add_u64(o, "stalled_calls", hv->stalled);
 	pthread_mutex_unlock(&hv->lock);
 	return o;
 }

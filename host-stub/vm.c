@@ -62,7 +62,7 @@ void vm_stop(struct vm *vm, int status, const char *reason)
 
 	pthread_mutex_lock(&vm->stop_lock);
 	if (!vm->stopping) {
-		vm->stopping = true;
+		__atomic_store_n(&vm->stopping, true, __ATOMIC_RELEASE);
 		vm->exit_status = status;
 		vm->exit_reason = reason;
 	}

@@ -57,7 +57,10 @@ struct vm {
 	struct balloon *balloon;
 	struct hyperv *hv;	/* NULL: no Hyper-V enlightenments */
 
-	/* stop request: set once, read by every thread */
+	/*
+	 * stop request: set once under stop_lock, read by every thread
+	 * (through vm_stopping(), an atomic load)
+	 */
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond;
 	bool stopping;
@@ -83,6 +86,12 @@ int vm_add_dev(struct vm *vm, struct virtio_dev *d);
 
 /* Ask every thread to stop; the first caller's status wins. */
 void vm_stop(struct vm *vm, int status, const char *reason);
+
+/* Whether a stop was asked for; any thread may ask this. */
+static inline bool vm_stopping(const struct vm *vm)
+{
+	return __atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE);
+}
 
 struct boot_info;
 

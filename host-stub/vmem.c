@@ -60,6 +60,8 @@ int vmem_create(struct vmem *v, struct guest_mem *mem, uint64_t addr,
 		return -1;
 	mem->r[idx].accessible = vmem_accessible;
 	mem->r[idx].opaque = v;
+	/* a hint may not back or discard a block being (un)plugged */
+	mem->r[idx].lock = &v->dev.lock;
 	return 0;
 }
 
@@ -125,16 +127,23 @@ static void vmem_get_config(struct virtio_dev *d, uint8_t *buf)
 	memcpy(buf, &c, sizeof(c));
 }
 
-static void set_block(struct vmem *v, uint64_t b, bool plug)
+/*
+ * Plug or unplug block @b. Plugging fails (-1) when its memory slot
+ * cannot be set: the guest would be told of memory it cannot reach.
+ */
+static int set_block(struct vmem *v, uint64_t b, bool plug)
 {
 	uint64_t gpa = v->addr + b * v->block_size;
 
 	if (v->state[b] == plug)
-		return;
+		return 0;
 	if (plug) {
-		if (v->set_slot)
-			v->set_slot(v->slot_ctx, v->slot_base + b, gpa,
-				    v->block_size, v->hva + b * v->block_size);
+		if (v->set_slot &&
+		    v->set_slot(v->slot_ctx, v->slot_base + b, gpa,
+				v->block_size, v->hva + b * v->block_size) < 0) {
+			v->st.slot_errors++;
+			return -1;
+		}
 		__atomic_store_n(&v->state[b], 1, __ATOMIC_RELEASE);
 		v->plugged += v->block_size;
 		v->st.plugged_blocks_total++;
@@ -144,11 +153,12 @@ static void set_block(struct vmem *v, uint64_t b, bool plug)
 		if (v->set_slot)
 			v->set_slot(v->slot_ctx, v->slot_base + b, gpa, 0,
 				    v->hva + b * v->block_size);
-		if (gm_discard(v->mem, gpa, v->block_size) > 0)
+		if (gm_discard(v->mem, gpa, v->block_size, "virtio-mem") > 0)
 			v->st.discarded_bytes += v->block_size;
 		v->plugged -= v->block_size;
 		v->st.unplugged_blocks_total++;
 	}
+	return 0;
 }
 
 /* The range must be block aligned and inside the usable region. */
@@ -185,8 +195,14 @@ static uint16_t do_plug(struct vmem *v, uint64_t addr, uint16_t nb)
 		return VIRTIO_MEM_RESP_ERROR;
 	if (v->plugged + nb * v->block_size > v->requested)
 		return VIRTIO_MEM_RESP_NACK;
-	for (i = 0; i < nb; i++)
-		set_block(v, first + i, true);
+	for (i = 0; i < nb; i++) {
+		if (set_block(v, first + i, true) < 0) {
+			/* all or nothing: what got plugged goes again */
+			while (i--)
+				set_block(v, first + i, false);
+			return VIRTIO_MEM_RESP_ERROR;
+		}
+	}
 	return VIRTIO_MEM_RESP_ACK;
 }
 
@@ -328,7 +344,8 @@ void vmem_preplug(struct vmem *v, uint64_t size)
 
 	for (b = 0; b < v->nblocks && (b + 1) * v->block_size <= size &&
 	     (b + 1) * v->block_size <= v->usable_size; b++) {
-		set_block(v, b, true);
+		if (set_block(v, b, true) < 0)
+			break;
 		memset(v->hva + b * v->block_size, 0x5a, v->block_size);
 	}
 }

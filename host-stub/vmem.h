@@ -42,6 +42,7 @@ struct vmem_stats {
 	uint64_t violations, violation_reads, violation_writes;
 	uint64_t last_violation_gpa;
 	uint64_t discarded_bytes;
+	uint64_t slot_errors;	/* plugs refused: no memory slot */
 };
 
 struct vmem {

@@ -6,6 +6,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/notifier.h>
+#include <linux/spinlock.h>
 #include <linux/virtio.h>
 #include <linux/virtio_balloon.h>
 #include <linux/wait.h>
@@ -30,7 +31,12 @@ struct vmdense_balloon {
 	__virtio32 pfns[VB_PFNS_PER_MSG];
 	struct work_struct resize_work;
 	struct notifier_block oom_nb;
-	bool stopping;			/* no more resize work */
+	/*
+	 * stopping: no more resize or statistics work. Set under stop_lock,
+	 * which the callbacks that queue that work hold while they look.
+	 */
+	spinlock_t stop_lock;
+	bool stopping;
 	bool broken;			/* reset after a lost acknowledgement */
 
 	/* statistics queue */
@@ -46,6 +52,7 @@ struct vmdense_balloon {
 
 /* main.c */
 void vb_break(struct vmdense_balloon *vb);
+void vb_queue(struct vmdense_balloon *vb, struct work_struct *work);
 
 /* inflate.c */
 void vb_resize_work(struct work_struct *work);

@@ -140,12 +140,12 @@ void vb_resize_work(struct work_struct *work)
 	else if (diff < 0)
 		done = vb_deflate(vb, -diff);
 	vb_update_actual(vb);
-	if (!diff || READ_ONCE(vb->stopping))
+	if (!diff)
 		return;
 	/* out of memory for now: try again a little later, not in a loop */
 	if (!done)
 		msleep(200);
-	queue_work(system_freezable_wq, work);
+	vb_queue(vb, work);
 }
 
 /* Called by the OOM killer before it picks a victim. */

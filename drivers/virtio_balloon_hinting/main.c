@@ -21,13 +21,36 @@ static void vb_ack(struct virtqueue *vq)
 	wake_up(&vb->acked);
 }
 
+/*
+ * Queue @work unless the driver is stopping: looked at and queued under
+ * stop_lock, so that once vb_stop() returns nothing queues it again.
+ */
+void vb_queue(struct vmdense_balloon *vb, struct work_struct *work)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vb->stop_lock, flags);
+	if (!vb->stopping)
+		queue_work(system_freezable_wq, work);
+	spin_unlock_irqrestore(&vb->stop_lock, flags);
+}
+
+/* From here on no resize or statistics work is queued. */
+static void vb_stop(struct vmdense_balloon *vb)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vb->stop_lock, flags);
+	vb->stopping = true;
+	spin_unlock_irqrestore(&vb->stop_lock, flags);
+}
+
 static void vb_stats_request(struct virtqueue *vq)
 {
 	struct vmdense_balloon *vb = vq->vdev->priv;
 
 	/* the host took the last statistics and wants fresh ones */
-	if (!READ_ONCE(vb->stopping))
-		queue_work(system_freezable_wq, &vb->stats_work);
+	vb_queue(vb, &vb->stats_work);
 }
 
 static void vb_report_ack(struct virtqueue *vq)
@@ -104,7 +127,7 @@ void vb_break(struct vmdense_balloon *vb)
 	dev_err(&vb->vdev->dev,
 		"the host stopped acknowledging: device reset, balloon off\n");
 	WRITE_ONCE(vb->broken, true);
-	WRITE_ONCE(vb->stopping, true);
+	vb_stop(vb);
 	virtio_break_device(vb->vdev);
 	virtio_reset_device(vb->vdev);
 	wake_up_all(&vb->acked);
@@ -116,10 +139,7 @@ void vb_break(struct vmdense_balloon *vb)
 
 static void vb_config_changed(struct virtio_device *vdev)
 {
-	struct vmdense_balloon *vb = vdev->priv;
-
-	if (!READ_ONCE(vb->stopping))
-		queue_work(system_freezable_wq, &vb->resize_work);
+	vb_queue(vdev->priv, &((struct vmdense_balloon *)vdev->priv)->resize_work);
 }
 
 static int vb_validate(struct virtio_device *vdev)
@@ -128,29 +148,37 @@ static int vb_validate(struct virtio_device *vdev)
 		dev_err(&vdev->dev, "device has no config space\n");
 		return -EINVAL;
 	}
+	/*
+	 * Free pages that init_on_free or poisoning filled would come back
+	 * from the host as zeroes, or anything: without PAGE_POISON (which
+	 * we do not offer) reporting could change their contents.
+	 */
+	if (want_init_on_free() || page_poisoning_enabled_static()) {
+		dev_info(&vdev->dev, "init_on_free or page poisoning: free page reporting off\n");
+		__virtio_clear_bit(vdev, VIRTIO_BALLOON_F_REPORTING);
+	}
+	/* the PFNs we hand over are guest-physical, not DMA addresses */
+	__virtio_clear_bit(vdev, VIRTIO_F_ACCESS_PLATFORM);
 	return 0;
 }
 
-static int vb_probe(struct virtio_device *vdev)
+/*
+ * Bring the device up: queues, the first statistics buffer, the OOM
+ * notifier, reporting; then follow the target. At probe and on resume.
+ */
+static int vb_start(struct vmdense_balloon *vb)
 {
-	struct vmdense_balloon *vb;
+	struct virtio_device *vdev = vb->vdev;
+	unsigned long flags;
 	int err;
-
-	vb = kzalloc(sizeof(*vb), GFP_KERNEL);
-	if (!vb)
-		return -ENOMEM;
-	vdev->priv = vb;
-	vb->vdev = vdev;
-	mutex_init(&vb->lock);
-	init_waitqueue_head(&vb->acked);
-	init_waitqueue_head(&vb->report_acked);
-	INIT_LIST_HEAD(&vb->pages);
-	INIT_WORK(&vb->resize_work, vb_resize_work);
-	INIT_WORK(&vb->stats_work, vb_stats_work);
 
 	err = vb_find_vqs(vb);
 	if (err)
-		goto free;
+		return err;
+	spin_lock_irqsave(&vb->stop_lock, flags);
+	vb->stopping = false;
+	vb->broken = false;
+	spin_unlock_irqrestore(&vb->stop_lock, flags);
 	virtio_device_ready(vdev);
 
 	err = vb_stats_init(vb);
@@ -164,16 +192,57 @@ static int vb_probe(struct virtio_device *vdev)
 	if (err)
 		dev_warn(&vdev->dev, "free page reporting off: %d\n", err);
 
-	queue_work(system_freezable_wq, &vb->resize_work);
+	vb_queue(vb, &vb->resize_work);
 	return 0;
 
 reset:
-	WRITE_ONCE(vb->stopping, true);
+	vb_stop(vb);
 	cancel_work_sync(&vb->stats_work);
 	virtio_reset_device(vdev);
 	vdev->config->del_vqs(vdev);
-free:
-	kfree(vb);
+	return err;
+}
+
+/*
+ * Take it down: reporting first (that waits for a report in flight, whose
+ * pages go back), then no more work, every ballooned page back with the
+ * host told, and the device reset. At removal and on suspend.
+ */
+static void vb_teardown(struct vmdense_balloon *vb)
+{
+	struct virtio_device *vdev = vb->vdev;
+
+	vb_report_exit(vb);
+	vb_stop(vb);
+	cancel_work_sync(&vb->resize_work);
+	cancel_work_sync(&vb->stats_work);
+	vb_inflate_exit(vb);
+	if (!vb->broken)
+		virtio_reset_device(vdev);
+	vdev->config->del_vqs(vdev);
+}
+
+static int vb_probe(struct virtio_device *vdev)
+{
+	struct vmdense_balloon *vb;
+	int err;
+
+	vb = kzalloc(sizeof(*vb), GFP_KERNEL);
+	if (!vb)
+		return -ENOMEM;
+	vdev->priv = vb;
+	vb->vdev = vdev;
+	mutex_init(&vb->lock);
+	spin_lock_init(&vb->stop_lock);
+	init_waitqueue_head(&vb->acked);
+	init_waitqueue_head(&vb->report_acked);
+	INIT_LIST_HEAD(&vb->pages);
+	INIT_WORK(&vb->resize_work, vb_resize_work);
+	INIT_WORK(&vb->stats_work, vb_stats_work);
+
+	err = vb_start(vb);
+	if (err)
+		kfree(vb);
 	return err;
 }
 
@@ -181,18 +250,28 @@ static void vb_remove(struct virtio_device *vdev)
 {
 	struct vmdense_balloon *vb = vdev->priv;
 
-	/* waits for a report in flight: its pages go back first */
-	vb_report_exit(vb);
-	WRITE_ONCE(vb->stopping, true);
-	cancel_work_sync(&vb->resize_work);
-	cancel_work_sync(&vb->stats_work);
-	/* gives every ballooned page back, telling the host */
-	vb_inflate_exit(vb);
-	if (!vb->broken)
-		virtio_reset_device(vdev);
-	vdev->config->del_vqs(vdev);
+	vb_teardown(vb);
 	kfree(vb);
 }
+
+#ifdef CONFIG_PM_SLEEP
+/*
+ * Across suspend and hibernation the device is reset: give everything
+ * back and stop as at removal (the freezable workqueue is frozen
+ * already), start again on resume as at probe. The host then sets the
+ * target anew.
+ */
+static int vb_freeze(struct virtio_device *vdev)
+{
+	vb_teardown(vdev->priv);
+	return 0;
+}
+
+static int vb_restore(struct virtio_device *vdev)
+{
+	return vb_start(vdev->priv);
+}
+#endif
 
 static unsigned int vb_features[] = {
 	VIRTIO_BALLOON_F_MUST_TELL_HOST,
@@ -215,6 +294,10 @@ static struct virtio_driver vb_driver = {
 	.probe = vb_probe,
 	.remove = vb_remove,
 	.config_changed = vb_config_changed,
+#ifdef CONFIG_PM_SLEEP
+	.freeze = vb_freeze,
+	.restore = vb_restore,
+#endif
 };
 module_virtio_driver(vb_driver);
 

@@ -132,12 +132,6 @@ int vb_report_init(struct vmdense_balloon *vb)
 	INIT_WORK(&vb->report_off_work, vb_report_off);
 	if (!vb->report_vq)
 		return 0;
-	/*
-	 * The host would drop poisoned contents and hand back zeroes that
-	 * the poison checker takes for corruption.
-	 */
-	if (page_poisoning_enabled_static())
-		return -EINVAL;
 	capacity = virtqueue_get_vring_size(vb->report_vq);
 	r = kzalloc(sizeof(*r), GFP_KERNEL);
 	if (!r)
@@ -152,13 +146,18 @@ int vb_report_init(struct vmdense_balloon *vb)
 	return 0;
 }
 
+/*
+ * Unregistering first waits for a report in flight; one that times out
+ * meanwhile queues report_off_work, which must not run after @vb is
+ * gone: so cancel it only after, when nothing can queue it again.
+ */
 void vb_report_exit(struct vmdense_balloon *vb)
 {
 	if (!vb->reporter)
 		return;
-	cancel_work_sync(&vb->report_off_work);
 	/* unregistering twice is harmless: both APIs check who is there */
 	vb_report_unregister(vb->reporter);
+	cancel_work_sync(&vb->report_off_work);
 	kfree(vb->reporter);
 	vb->reporter = NULL;
 }

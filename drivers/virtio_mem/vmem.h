@@ -15,6 +15,7 @@
 #define _VMDENSE_VMEM_H
 
 #include <linux/atomic.h>
+#include <linux/crash_dump.h>
 #include <linux/mutex.h>
 #include <linux/notifier.h>
 #include <linux/types.h>
@@ -59,6 +60,7 @@ struct vmem_stats {
 	atomic64_t plugged_mismatches;
 	atomic64_t config_refusals;
 	atomic64_t reserve_stops;
+	atomic64_t timeouts;
 };
 
 struct vmem_dev {
@@ -123,7 +125,16 @@ struct vmem_dev {
 	struct notifier_block mem_nb;
 	struct resource *parent_res;
 
+	/* kdump kernel: the crashed kernel's memory, only read */
+	bool kdump;
+#ifdef CONFIG_PROC_VMCORE
+	struct vmcore_cb vmcore_cb;
+	u64 vmcore_addr, vmcore_end;	/* last block asked about */
+	bool vmcore_plugged;
+#endif
+
 	/* Tunables (sysfs). */
+	unsigned int request_timeout_ms;	/* then the device is dead */
 	unsigned int retry_ms;
 	unsigned int retry_max_ms;
 	bool unplug_online;
@@ -173,6 +184,20 @@ enum vmem_answer vmem_unplug_all(struct vmem_dev *vm);
 enum vmem_answer vmem_state(struct vmem_dev *vm, u64 addr, u64 size,
 			    u16 *state);
 void vmem_vq_done(struct virtqueue *vq);
+
+/* vmem_kdump.c: in a kdump kernel, /proc/vmcore reads plugged memory only */
+#ifdef CONFIG_PROC_VMCORE
+void vmem_kdump_start(struct vmem_dev *vm);
+void vmem_kdump_stop(struct vmem_dev *vm);
+#else
+static inline void vmem_kdump_start(struct vmem_dev *vm)
+{
+}
+
+static inline void vmem_kdump_stop(struct vmem_dev *vm)
+{
+}
+#endif
 
 /* vmem_pages.c: moving pages between the buddy and fake-offline */
 void vmem_pages_online(unsigned long pfn, unsigned long nr);

@@ -16,6 +16,7 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <linux/suspend.h>
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
 
@@ -23,6 +24,8 @@
 
 #define VMEM_RETRY_MS		50
 #define VMEM_RETRY_MAX_MS	30000
+/* a device silent for this long is given up on (vmem_req.c) */
+#define VMEM_TIMEOUT_MS		30000
 /*
  * Unplugging online memory never takes MemAvailable below this: the
  * host asking for memory back is no reason to OOM-kill the guest's work.
@@ -157,7 +160,7 @@ static void vmem_work_fn(struct work_struct *work)
 	u64 target, plugged;
 	int rc = 0;
 
-	if (READ_ONCE(vm->removing) || vm->broken)
+	if (READ_ONCE(vm->removing) || vm->broken || vm->kdump)
 		return;
 	if (atomic_xchg(&vm->config_changed, 0))
 		vmem_refresh(vm);
@@ -324,6 +327,7 @@ static int vmem_probe(struct virtio_device *vdev)
 	mutex_init(&vm->req_lock);
 	init_waitqueue_head(&vm->resp_wait);
 	INIT_DELAYED_WORK(&vm->work, vmem_work_fn);
+	vm->request_timeout_ms = VMEM_TIMEOUT_MS;
 	vm->retry_ms = VMEM_RETRY_MS;
 	vm->retry_max_ms = VMEM_RETRY_MAX_MS;
 	vm->unplug_online = true;
@@ -337,6 +341,16 @@ static int vmem_probe(struct virtio_device *vdev)
 	if (IS_ERR(vm->vq)) {
 		rc = PTR_ERR(vm->vq);
 		goto free;
+	}
+	if (is_kdump_kernel()) {
+		/* the crashed kernel's memory: dumped, never unplugged */
+		vm->kdump = true;
+		rc = sysfs_create_group(&vdev->dev.kobj, &vmem_attr_group);
+		if (rc)
+			goto del_vqs;
+		virtio_device_ready(vdev);
+		vmem_kdump_start(vm);
+		return 0;
 	}
 	rc = vmem_resize_alloc(vm);
 	if (rc)
@@ -376,6 +390,13 @@ static void vmem_remove(struct virtio_device *vdev)
 	struct vmem_dev *vm = vdev->priv;
 
 	sysfs_remove_group(&vdev->dev.kobj, &vmem_attr_group);
+	if (vm->kdump) {
+		vmem_kdump_stop(vm);
+		virtio_reset_device(vdev);
+		vdev->config->del_vqs(vdev);
+		kfree(vm);
+		return;
+	}
 	mutex_lock(&vm->lock);
 	WRITE_ONCE(vm->removing, true);
 	mutex_unlock(&vm->lock);
@@ -419,6 +440,10 @@ static unsigned int vmem_features[] = {
 	VIRTIO_MEM_F_ACPI_PXM,
 	/* we never touch unplugged memory: it is fake-offline or absent */
 	VIRTIO_MEM_F_UNPLUGGED_INACCESSIBLE,
+#ifdef VIRTIO_MEM_F_PERSISTENT_SUSPEND
+	/* a device that keeps plugged memory across suspend-to-RAM */
+	VIRTIO_MEM_F_PERSISTENT_SUSPEND,
+#endif
 };
 
 static const struct virtio_device_id vmem_ids[] = {
@@ -427,14 +452,60 @@ static const struct virtio_device_id vmem_ids[] = {
 };
 
 #ifdef CONFIG_PM_SLEEP
+/* Whether the device keeps plugged memory across the sleep to come. */
+static bool vmem_keeps_memory(struct vmem_dev *vm)
+{
+	if (pm_suspend_target_state == PM_SUSPEND_TO_IDLE)
+		return true;	/* no firmware, no reset by the host */
+#ifdef VIRTIO_MEM_F_PERSISTENT_SUSPEND
+	if (pm_suspend_target_state != PM_SUSPEND_ON &&
+	    virtio_has_feature(vm->vdev, VIRTIO_MEM_F_PERSISTENT_SUSPEND))
+		return true;
+#endif
+	return false;
+}
+
 /*
- * A device reset across suspend would unplug memory Linux is using; we do
- * not accept PERSISTENT_SUSPEND, so refuse to be frozen.
+ * Freeze for suspend or hibernation: refused while memory is plugged
+ * that the device may not keep (a hibernation image restored later, or
+ * a suspend-to-RAM without PERSISTENT_SUSPEND, would find Linux using
+ * memory the device unplugged). Otherwise the device is reset and its
+ * queue freed; the freezable workqueue is frozen already.
  */
 static int vmem_freeze(struct virtio_device *vdev)
 {
-	dev_err(&vdev->dev, "suspend with virtio-mem memory is not supported\n");
-	return -EPERM;
+	struct vmem_dev *vm = vdev->priv;
+
+	if (vm->plugged_size && !vmem_keeps_memory(vm)) {
+		dev_err(&vdev->dev,
+			"cannot sleep with 0x%llx bytes plugged: the device may not keep them\n",
+			vm->plugged_size);
+		return -EPERM;
+	}
+	if (vm->kdump)
+		vmem_kdump_stop(vm);
+	virtio_reset_device(vdev);
+	vdev->config->del_vqs(vdev);
+	vm->vq = NULL;
+	return 0;
+}
+
+/* Resume: the queue again, and a fresh look at the requested size. */
+static int vmem_restore(struct virtio_device *vdev)
+{
+	struct vmem_dev *vm = vdev->priv;
+
+	vm->vq = virtio_find_single_vq(vdev, vmem_vq_done, "guest-request");
+	if (IS_ERR(vm->vq))
+		return PTR_ERR(vm->vq);
+	virtio_device_ready(vdev);
+	if (vm->kdump) {
+		vmem_kdump_start(vm);
+		return 0;
+	}
+	atomic_set(&vm->config_changed, 1);
+	queue_delayed_work(system_freezable_wq, &vm->work, 0);
+	return 0;
 }
 #endif
 
@@ -445,6 +516,7 @@ static struct virtio_driver vmem_driver = {
 	},
 #ifdef CONFIG_PM_SLEEP
 	.freeze = vmem_freeze,
+	.restore = vmem_restore,
 #endif
 	.id_table = vmem_ids,
 	.feature_table_size = ARRAY_SIZE(vmem_features),

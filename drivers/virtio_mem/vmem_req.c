@@ -6,7 +6,9 @@
  * (never on the stack, which may not be DMA-able). Every answer is
  * classified and counted; answers the protocol does not allow are
  * refused as VMEM_BAD, so that callers treat the request as failed and
- * keep their pages.
+ * keep their pages. A device that does not answer within
+ * request_timeout_ms is reset and no longer used: requests run under
+ * locks that memory hotplug (the memory notifier) waits for.
  */
 #include <linux/scatterlist.h>
 #include <linux/virtio.h>
@@ -32,14 +34,33 @@ static bool vmem_answer_ready(struct vmem_dev *vm, unsigned int *len)
 }
 
 /*
- * Send vm->req and wait for the answer. Returns the raw response type, or
- * a negative errno when the request could not be sent or the answer is
- * too short to read.
+ * The device does not answer: reset it, which hands our buffers back (a
+ * device that is reset does not touch them), and use it no more. Memory
+ * plugged stays plugged and in use: a reset changes no block's state.
+ */
+static void vmem_give_up(struct vmem_dev *vm)
+{
+	atomic64_inc(&vm->stats.timeouts);
+	vm->broken = true;
+	dev_err(&vm->vdev->dev,
+		"no answer to request type %u in %u ms: device reset, no longer used\n",
+		virtio16_to_cpu(vm->vdev, vm->req.type),
+		READ_ONCE(vm->request_timeout_ms));
+	virtio_reset_device(vm->vdev);
+}
+
+/*
+ * Send vm->req and wait for the answer, for request_timeout_ms at most.
+ * Returns the raw response type, or a negative errno when the request
+ * could not be sent, got no answer in time, or the answer is too short
+ * to read.
  */
 static int vmem_exchange(struct vmem_dev *vm, unsigned int min_len)
 {
 	struct scatterlist out, in, *sgs[2] = { &out, &in };
+	unsigned long left = msecs_to_jiffies(READ_ONCE(vm->request_timeout_ms));
 	unsigned int len = 0;
+	long got;
 	int rc;
 
 	memset(&vm->resp, 0xff, sizeof(vm->resp));
@@ -50,16 +71,24 @@ static int vmem_exchange(struct vmem_dev *vm, unsigned int min_len)
 		return rc;
 	virtqueue_kick(vm->vq);
 
-	/*
-	 * The buffers belong to the device until it answers, so there is no
-	 * giving up; but a silent device is worth a word in the log.
-	 */
-	while (!wait_event_timeout(vm->resp_wait, vmem_answer_ready(vm, &len),
-				   VMEM_ANSWER_WARN_SECS * HZ))
+	/* a word in the log every VMEM_ANSWER_WARN_SECS while we wait */
+	for (;;) {
+		got = wait_event_timeout(vm->resp_wait,
+					 vmem_answer_ready(vm, &len),
+					 min(left, (unsigned long)
+					     VMEM_ANSWER_WARN_SECS * HZ));
+		if (got)
+			break;
+		left -= min(left, (unsigned long)VMEM_ANSWER_WARN_SECS * HZ);
+		if (!left) {
+			vmem_give_up(vm);
+			return -ETIMEDOUT;
+		}
 		dev_warn_ratelimited(&vm->vdev->dev,
 				     "no answer to request type %u for %u s\n",
 				     virtio16_to_cpu(vm->vdev, vm->req.type),
 				     VMEM_ANSWER_WARN_SECS);
+	}
 
 	if (len < min_len)
 		return -EPROTO;
@@ -105,6 +134,10 @@ static enum vmem_answer vmem_request(struct vmem_dev *vm, u16 type, u64 addr,
 		min_len = offsetofend(struct virtio_mem_resp, u.state.state);
 
 	raw = vmem_exchange(vm, min_len);
+	if (raw == -ETIMEDOUT) {
+		answer = VMEM_BAD;
+		goto out;
+	}
 	if (!vmem_answer_allowed(type, raw)) {
 		answer = vmem_refuse(vm, type, raw);
 		goto out;

@@ -105,6 +105,27 @@ static void vmem_mark(struct vmem_dev *vm, unsigned long unit,
 	}
 }
 
+/*
+ * Unplug sub-blocks [first, first + n) of @unit in runs one request can
+ * carry; stops at the first answer that is not ACK. Returns how many were
+ * unplugged (from @first on), and marks them.
+ */
+static unsigned int vmem_unplug_runs(struct vmem_dev *vm, unsigned long unit,
+				     unsigned int first, unsigned int n)
+{
+	unsigned int done = 0, run, max = vmem_max_run(vm);
+
+	while (done < n) {
+		run = min(n - done, max);
+		if (vmem_unplug(vm, vmem_sb_addr(vm, unit, first + done),
+				(u64)run * vm->sb_size) != VMEM_ACK)
+			break;
+		vmem_mark(vm, unit, first + done, run, false);
+		done += run;
+	}
+	return done;
+}
+
 static unsigned long vmem_pfn(struct vmem_dev *vm, unsigned long unit,
 			      unsigned int sb)
 {
@@ -195,10 +216,8 @@ static int vmem_add_unit(struct vmem_dev *vm, unsigned long unit,
 				     vmem_unit_addr(vm, unit), rc);
 		mutex_lock(&vm->lock);
 		vm->unit_present[unit] = false;
-		/* a unit that stays plugged is unplugged by the next shrink */
-		if (vmem_unplug(vm, vmem_sb_addr(vm, unit, 0),
-				(u64)done * vm->sb_size) == VMEM_ACK)
-			vmem_mark(vm, unit, 0, done, false);
+		/* what stays plugged is unplugged by the next shrink */
+		vmem_unplug_runs(vm, unit, 0, done);
 		mutex_unlock(&vm->lock);
 		return -EBUSY;
 	}
@@ -493,6 +512,31 @@ int vmem_shrink(struct vmem_dev *vm, u64 size)
 }
 
 /*
+ * The device's state of a unit, asked in runs one request can carry:
+ * PLUGGED or UNPLUGGED if every run says so, MIXED otherwise. Returns
+ * false when an answer was not ACK.
+ */
+static bool vmem_unit_state(struct vmem_dev *vm, unsigned long unit,
+			    u16 *state)
+{
+	unsigned int done = 0, run, max = vmem_max_run(vm);
+	u16 got;
+
+	while (done < vm->sbs_per_unit) {
+		run = min(vm->sbs_per_unit - done, max);
+		if (vmem_state(vm, vmem_sb_addr(vm, unit, done),
+			       (u64)run * vm->sb_size, &got) != VMEM_ACK)
+			return false;
+		if (!done)
+			*state = got;
+		else if (got != *state)
+			*state = VIRTIO_MEM_STATE_MIXED;
+		done += run;
+	}
+	return true;
+}
+
+/*
  * Ask the device for the state of every unit and compare it with ours.
  * Returns the number of units that disagree.
  */
@@ -516,7 +560,7 @@ int vmem_check_state(struct vmem_dev *vm)
 		/* units beyond the usable region may not be asked about */
 		if (addr + vm->unit_size > vm->addr + vm->usable_size)
 			continue;
-		if (vmem_state(vm, addr, vm->unit_size, &got) != VMEM_ACK) {
+		if (!vmem_unit_state(vm, unit, &got)) {
 			bad++;
 			continue;
 		}

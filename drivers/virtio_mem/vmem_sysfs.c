@@ -57,6 +57,7 @@ VMEM_COUNTER(state_mismatches);
 VMEM_COUNTER(plugged_mismatches);
 VMEM_COUNTER(config_refusals);
 VMEM_COUNTER(reserve_stops);
+VMEM_COUNTER(timeouts);
 
 static ssize_t unplug_reserve_mb_show(struct device *dev,
 				      struct device_attribute *attr, char *buf)
@@ -77,6 +78,27 @@ static ssize_t unplug_reserve_mb_store(struct device *dev,
 	return count;
 }
 static DEVICE_ATTR_RW(unplug_reserve_mb);
+
+static ssize_t request_timeout_ms_show(struct device *dev,
+				       struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n",
+			  READ_ONCE(to_vmem(dev)->request_timeout_ms));
+}
+
+/* 1 s to 10 min: a device silent for that long is reset and given up */
+static ssize_t request_timeout_ms_store(struct device *dev,
+					struct device_attribute *attr,
+					const char *buf, size_t count)
+{
+	unsigned int val;
+
+	if (kstrtouint(buf, 0, &val) || val < 1000 || val > VMEM_RETRY_LIMIT_MS)
+		return -EINVAL;
+	WRITE_ONCE(to_vmem(dev)->request_timeout_ms, val);
+	return count;
+}
+static DEVICE_ATTR_RW(request_timeout_ms);
 
 static ssize_t retry_interval_ms_show(struct device *dev,
 				      struct device_attribute *attr, char *buf)
@@ -163,7 +185,7 @@ static ssize_t state_check_store(struct device *dev,
 
 	if (kstrtouint(buf, 0, &val) || val != 1)
 		return -EINVAL;
-	if (vm->broken)
+	if (vm->broken || vm->kdump)
 		return -EIO;
 	return vmem_check_state(vm) ? -EIO : count;
 }
@@ -194,6 +216,8 @@ static struct attribute *vmem_attrs[] = {
 	&dev_attr_plugged_mismatches.attr,
 	&dev_attr_config_refusals.attr,
 	&dev_attr_reserve_stops.attr,
+	&dev_attr_timeouts.attr,
+	&dev_attr_request_timeout_ms.attr,
 	&dev_attr_unplug_reserve_mb.attr,
 	&dev_attr_retry_interval_ms.attr,
 	&dev_attr_retry_max_ms.attr,

@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int fd;
 
 	if (!ram) {
-		if (gm_memfd("fuzz-hv", RAM_SIZE, &fd, &ram) < 0)
+		if (gm_memfd("fuzz-hv", RAM_SIZE, 0, &fd, &ram) < 0)
 			abort();
 		gm_add(&gm, 0, RAM_SIZE, ram, fd, 0);
 	}

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Hyper-V extended hypercalls and CPUID, against a memfd-backed RAM. */
+#define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -254,6 +256,47 @@ static void test_hot_hint_stage2(void)
 	hv.stage2_map = NULL;
 }
 
+/*
+ * A host that stops making progress: success with the rep count where
+ * the guest asked to start, as long as told; then work as before.
+ */
+static void test_stall(void)
+{
+	uint64_t r[2] = { (12 * MIB / PAGE) << 12, (13 * MIB / PAGE) << 12 };
+	uint64_t st;
+
+	put_hint(HV_HINT_COLD, r, 2);
+	hv.stall_calls = 2;
+	st = hyperv_hcall(&hv, HV_EXT_HEAT_HINT | (2ull << 32) |
+			  (1ull << 48), IN, OUT, NULL);
+	CHECK(st == (HV_STATUS_SUCCESS | (1ull << 32)));
+	CHECK(call(HV_EXT_HEAT_HINT, 2) == HV_STATUS_SUCCESS);
+	CHECK(hv.stalled == 2 && hv.stall_calls == 0);
+	CHECK(call(HV_EXT_HEAT_HINT, 2) == (HV_STATUS_SUCCESS | (2ull << 32)));
+}
+
+/* The lying host: it calls ranges zero that it filled with data. */
+static void test_lie(void)
+{
+	uint64_t out[3];
+
+	memset(ram + 4 * MIB, 0, 4 * MIB);
+	fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 4 * MIB,
+		  4 * MIB);
+	hv.lie_zeroed = true;
+	CHECK(call(HV_EXT_BOOT_ZEROED, 0) == HV_STATUS_SUCCESS);
+	hv.lie_zeroed = false;
+	memcpy(out, ram + OUT, sizeof(out));
+	CHECK(out[0] >= 1);
+	/* every range it named now holds the pattern */
+	CHECK(ram[out[1] * PAGE] == 0x6b);
+	CHECK(ram[(out[1] + out[2]) * PAGE - 1] == 0x6b);
+	/* so an honest query now names less */
+	CHECK(call(HV_EXT_BOOT_ZEROED, 0) == HV_STATUS_SUCCESS);
+	memcpy(out, ram + OUT, sizeof(out));
+	CHECK(out[0] == 0);
+}
+
 void test_hyperv(void)
 {
 	memset(&gm, 0, sizeof(gm));
@@ -265,5 +308,7 @@ void test_hyperv(void)
 	test_heat_hint();
 	test_heat_hint_device_memory();
 	test_hot_hint_stage2();
+	test_stall();
+	test_lie();
 	test_cpuid();
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* virtio-mem request handling, fed directly, with a real memfd. */
+#include <stdio.h>
 #include <string.h>
 #include <linux/virtio_mem.h>
 
@@ -29,7 +30,7 @@ static uint16_t req(uint16_t type, uint64_t addr, uint16_t nb)
 	return resp.type;
 }
 
-static int slot_calls, slots_live;
+static int slot_calls, slots_live, slot_fail_at = -1;
 
 static int fake_slot(void *ctx, int slot, uint64_t gpa, uint64_t size,
 		     void *hva)
@@ -37,7 +38,7 @@ static int fake_slot(void *ctx, int slot, uint64_t gpa, uint64_t size,
 	(void)ctx;
 	(void)hva;
 	slot_calls++;
-	if (slot < 100 || gpa < ADDR)
+	if (slot < 100 || gpa < ADDR || (size && slot == slot_fail_at))
 		return -1;
 	slots_live += size ? 1 : -1;
 	return 0;
@@ -197,6 +198,53 @@ static void test_malformed_and_faults(void)
 	CHECK(v.st.resp[VIRTIO_MEM_RESP_BUSY] == 1);
 }
 
+/*
+ * KVM refusing a memory slot fails the plug (ERROR, nothing plugged, the
+ * blocks of the request before it unplugged again): the guest is never
+ * told of memory it cannot reach.
+ */
+static void test_slot_failure(void)
+{
+	uint64_t errors = v.st.slot_errors;
+
+	CHECK(req(VIRTIO_MEM_REQ_UNPLUG_ALL, 0, 0) == VIRTIO_MEM_RESP_ACK);
+	CHECK(v.plugged == 0 && slots_live == 0);
+	slot_fail_at = 100 + 2;		/* the third block */
+	CHECK(req(VIRTIO_MEM_REQ_PLUG, ADDR, 4) == VIRTIO_MEM_RESP_ERROR);
+	CHECK(v.plugged == 0 && slots_live == 0);
+	CHECK(req(VIRTIO_MEM_REQ_STATE, ADDR, 4) ==
+	      0x100 + VIRTIO_MEM_STATE_UNPLUGGED);
+	CHECK(v.st.slot_errors == errors + 1);
+	slot_fail_at = -1;
+	CHECK(req(VIRTIO_MEM_REQ_PLUG, ADDR, 4) == VIRTIO_MEM_RESP_ACK);
+	CHECK(v.plugged == 4 * BLK && slots_live == 4);
+	CHECK(req(VIRTIO_MEM_REQ_UNPLUG_ALL, 0, 0) == VIRTIO_MEM_RESP_ACK);
+}
+
+/* Poison mode: what the guest gives back reads GM_POISON, not zero. */
+static void test_poison(void)
+{
+	char buf[4096];
+	FILE *f;
+
+	CHECK(req(VIRTIO_MEM_REQ_PLUG, ADDR, 1) == VIRTIO_MEM_RESP_ACK);
+	memset(v.hva, 0x11, BLK);
+	gm_poison(true);
+	CHECK(req(VIRTIO_MEM_REQ_UNPLUG, ADDR, 1) == VIRTIO_MEM_RESP_ACK);
+	gm_poison(false);
+	CHECK(v.hva[0] == GM_POISON && v.hva[BLK - 1] == GM_POISON);
+	/* the ring names who gave it back */
+	f = fmemopen(buf, sizeof(buf), "w");
+	CHECK(f != NULL);
+	gm_discards_dump(f);
+	fclose(f);
+	CHECK(strstr(buf, "virtio-mem gpa 0x100000000+0x200000") != NULL);
+	/* and without poison it is a hole again */
+	CHECK(req(VIRTIO_MEM_REQ_PLUG, ADDR, 1) == VIRTIO_MEM_RESP_ACK);
+	CHECK(req(VIRTIO_MEM_REQ_UNPLUG, ADDR, 1) == VIRTIO_MEM_RESP_ACK);
+	CHECK(peek(v.fd, 0) == 0);
+}
+
 static void test_violation(void)
 {
 	CHECK(!vmem_violation(&v, ADDR - 8, 8, false));
@@ -225,5 +273,7 @@ void test_vmem(void)
 	test_requests();
 	test_preplug();
 	test_malformed_and_faults();
+	test_slot_failure();
+	test_poison();
 	test_violation();
 }

@@ -14,6 +14,7 @@
 #include <linux/export.h>
 #include <kunit/visibility.h>
 
+#include "internal.h"	/* mm/internal.h: buddy_order() */
 #include "hinting_internal.h"
 #include "hinting_trace.h"
 
@@ -37,12 +38,14 @@ static atomic_t hinting_due = ATOMIC_INIT(0);
  * entries, so that the caller wakes the worker.
  */
 bool hinting_pcp_add(struct hinting_pcp *pcp, unsigned long pfn,
-		     unsigned int order, unsigned int wake_threshold)
+		     unsigned int order, unsigned long when,
+		     unsigned int wake_threshold)
 {
 	if (pcp->count >= HINTING_PCP_SLOTS) {
 		pcp->dropped++;
 		return true;
 	}
+	pcp->when[pcp->count] = when;
 	pcp->slot[pcp->count++] = pfn << HINTING_ORDER_BITS | order;
 	pcp->captured++;
 	return pcp->count >= wake_threshold;
@@ -62,6 +65,8 @@ unsigned int hinting_pcp_take(struct hinting_pcp *pcp,
 	for (i = 0; i < n; i++) {
 		to[i].pfn = pcp->slot[i] >> HINTING_ORDER_BITS;
 		to[i].order = pcp->slot[i] & HINTING_ORDER_MASK;
+		to[i].when = pcp->when[i];
+		to[i].held = false;
 		to[i].zone = NULL;
 	}
 	*lost += pcp->count - n;
@@ -107,6 +112,7 @@ void hinting_capture_totals(unsigned long *captured, unsigned long *dropped)
 		*dropped += READ_ONCE(pcp->dropped);
 	}
 }
+EXPORT_SYMBOL_IF_KUNIT(hinting_capture_totals);
 
 /* Is the free path capturing? */
 bool hinting_capturing(void)
@@ -129,29 +135,66 @@ void hinting_kick(bool now)
 	}
 }
 
+/*
+ * The worker left blocks waiting (a zone's hold, a low watermark): come
+ * back for them after @delay jiffies unless something wakes it sooner.
+ */
+void hinting_kick_after(unsigned long delay)
+{
+	if (atomic_cmpxchg(&hinting_due, 0, 1) == 0)
+		queue_delayed_work(system_unbound_wq, &hinting_work, delay);
+}
+
 /* The worker calls this before draining, so later frees wake it again. */
 void hinting_kick_reset(void)
 {
 	atomic_set(&hinting_due, 0);
 }
 
-/* Called from __free_one_page() under the zone lock, interrupts off. */
-void hinting_notify_free(struct page *page, unsigned int order)
+/* Append to this CPU's array; true when the worker should run now. */
+static bool hinting_capture(struct page *page, unsigned int order)
 {
-	struct hinting_pcp *pcp;
+	struct hinting_pcp *pcp = raw_cpu_ptr(&hinting_pcps);
 	unsigned long flags;
 	bool wake;
 
-	if (order < READ_ONCE(hinting_knobs.min_order))
-		return;
-	pcp = raw_cpu_ptr(&hinting_pcps);
 	spin_lock_irqsave(&pcp->lock, flags);
-	wake = hinting_pcp_add(pcp, page_to_pfn(page), order,
+	wake = hinting_pcp_add(pcp, page_to_pfn(page), order, jiffies,
 			       READ_ONCE(hinting_knobs.wake_threshold));
 	spin_unlock_irqrestore(&pcp->lock, flags);
-	hinting_kick(wake);
+	return wake;
+}
+
+/* Called from __free_one_page() under the zone lock, interrupts off. */
+void hinting_notify_free(struct page *page, unsigned int order)
+{
+	if (order < READ_ONCE(hinting_knobs.min_order))
+		return;
+	hinting_kick(hinting_capture(page, order));
 }
 EXPORT_SYMBOL_IF_KUNIT(hinting_notify_free);
+
+/*
+ * A block the worker put back unreported (its report failed) may have
+ * merged with free neighbours, and blocks put back are not captured by
+ * the free path: capture the free block that holds @page now, so that it
+ * is offered again. The zone lock is held. No wakeup: after a failure
+ * the worker backs off on its own.
+ */
+void hinting_capture_block(struct page *page, unsigned int order)
+{
+	unsigned long pfn = page_to_pfn(page), head;
+
+	for (; order <= MAX_PAGE_ORDER; order++) {
+		head = pfn & ~((1UL << order) - 1);
+		page = pfn_to_page(head);
+		if (PageBuddy(page) && buddy_order(page) >= order) {
+			/* the worker decides when it comes back for it */
+			hinting_capture(page, buddy_order(page));
+			return;
+		}
+	}
+}
 
 /* The dead CPU's array is drained by the next pass of the worker. */
 static int hinting_cpu_dead(unsigned int cpu)

@@ -7,6 +7,7 @@
 #include <linux/export.h>
 #include <linux/hinting.h>
 #include <linux/init.h>
+#include <linux/page_reporting.h>
 #include <linux/workqueue.h>
 #include <kunit/visibility.h>
 
@@ -30,15 +31,30 @@ void hinting_update_key(void)
 }
 EXPORT_SYMBOL_IF_KUNIT(hinting_update_key);
 
+/*
+ * PG_reported is shared with the kernel's page_reporting: with both
+ * reporting, each would take the other's marks for its own. While a
+ * consumer is registered here, page_reporting takes no device, and the
+ * other way round (patches/0003).
+ */
 int hinting_register(struct hinting_consumer *hc)
 {
 	int ret = 0;
 
 	if (!hc->report || !hc->capacity)
 		return -EINVAL;
+	/* init failed: there is no buffer to report from */
+	if (!hinting_ready)
+		return -ENODEV;
 	mutex_lock(&hinting_lock);
 	if (hinting_consumer) {
 		ret = -EBUSY;
+	} else if (page_reporting_exclude(true)) {
+		pr_warn("mm/hinting: the kernel's page_reporting has a device; not registering\n");
+		ret = -EBUSY;
+	} else if (hinting_track_init()) {
+		page_reporting_exclude(false);
+		ret = -ENOMEM;
 	} else {
 		hinting_consumer = hc;
 		/* before any block is marked; see hinting_page_reported() */
@@ -66,6 +82,7 @@ void hinting_unregister(struct hinting_consumer *hc)
 	if (hinting_consumer == hc) {
 		hinting_consumer = NULL;
 		hinting_update_key();
+		page_reporting_exclude(false);
 	}
 	mutex_unlock(&hinting_lock);
 	atomic_dec(&hinting_leaving);
@@ -85,7 +102,10 @@ static int __init hinting_init(void)
 	if (!ret)
 		ret = hinting_sysfs_init();
 	if (ret)
-		pr_err("mm/hinting: init failed: %d\n", ret);
+		pr_err("mm/hinting: init failed: %d; consumers are refused\n",
+		       ret);
+	else
+		hinting_ready = true;
 	return ret;
 }
 subsys_initcall(hinting_init);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Runs of free memory of a node, for drivers that ask the host to back
- * free memory before it is used (Hyper-V hot hints). A pageblock-aligned
+ * Free memory for drivers that ask the host to back it before it is used
+ * (Hyper-V hot hints): runs of free memory of a node, and keeping blocks
+ * the host just backed from being reported. A pageblock-aligned
  * free buddy block of at least pageblock order is found by looking at the
  * first page of each pageblock, so the walk reads one struct page per
  * 2 MiB rather than the free lists, whose order would not survive
@@ -89,3 +90,40 @@ int hinting_walk_free(int nid, hinting_range_fn fn, void *arg)
 	return 0;
 }
 EXPORT_SYMBOL_GPL(hinting_walk_free);
+
+/* pfns looked at per zone lock hold by hinting_keep() */
+#define KEEP_CHUNK	4096
+
+void hinting_keep(unsigned long pfn, unsigned long nr)
+{
+	unsigned long end = pfn + nr, stop, flags;
+	struct page *page;
+	struct zone *zone;
+
+	/* PG_reported of free pages is cleared on allocation from now on */
+	static_branch_enable(&hinting_reported_key);
+	while (pfn < end) {
+		page = pfn_to_online_page(pfn);
+		if (!page) {
+			pfn++;
+			continue;
+		}
+		zone = page_zone(page);
+		stop = min(end, pfn + KEEP_CHUNK);
+		spin_lock_irqsave(&zone->lock, flags);
+		while (pfn < stop) {
+			unsigned long len = 1;
+
+			page = pfn_to_online_page(pfn);
+			if (page && page_zone(page) == zone && PageBuddy(page)) {
+				len = 1UL << buddy_order(page);
+				if (pfn + len <= end)
+					__SetPageReported(page);
+			}
+			pfn += len;
+		}
+		spin_unlock_irqrestore(&zone->lock, flags);
+		cond_resched();
+	}
+}
+EXPORT_SYMBOL_GPL(hinting_keep);

@@ -23,6 +23,12 @@ struct hinting_consumer {
 		      unsigned int nents);
 	/* most entries one report() can take; report_batch is capped by it */
 	unsigned int capacity;
+	/*
+	 * The interface promises that what the host discards reads zero
+	 * afterwards (not merely that one host does so): reported pages may
+	 * then stay known-zero. Otherwise they lose that state.
+	 */
+	bool zero_on_discard;
 };
 
 int hinting_register(struct hinting_consumer *hc);
@@ -34,7 +40,14 @@ void hinting_unregister(struct hinting_consumer *hc);
  * each range it named. See known_zero.c.
  */
 int hinting_known_zero_begin(void);
-unsigned long hinting_known_zero_add(unsigned long pfn, unsigned long nr);
+long hinting_known_zero_add(unsigned long pfn, unsigned long nr);
+
+/*
+ * Leave the free blocks in [@pfn, @pfn + @nr) unreported until they are
+ * next allocated: memory the host was just asked to back (a hot hint)
+ * would otherwise be reported and discarded moments later.
+ */
+void hinting_keep(unsigned long pfn, unsigned long nr);
 
 /*
  * Call @fn for runs of free memory of node @nid, in blocks of at least a

@@ -103,6 +103,8 @@ static void register_clean(struct kunit *test, struct test_consumer *tc)
 
 static void set_cycle_knobs(unsigned int report_threshold)
 {
+	/* no hold: a pass reports what was freed just before it */
+	WRITE_ONCE(hinting_knobs.adaptive, 0);
 	WRITE_ONCE(hinting_knobs.min_order, TEST_ORDER);
 	WRITE_ONCE(hinting_knobs.wake_threshold, HINTING_PCP_SLOTS);
 	WRITE_ONCE(hinting_knobs.delay_ms, 60000);
@@ -124,15 +126,16 @@ static void test_capture(struct kunit *test)
 
 	/* the wake answer turns true exactly at the threshold */
 	for (i = 0; i < 9; i++)
-		KUNIT_EXPECT_EQ(test, hinting_pcp_add(pcp, 1000 + i, i, 10),
-				false);
-	KUNIT_EXPECT_TRUE(test, hinting_pcp_add(pcp, 2000, MAX_PAGE_ORDER, 10));
+		KUNIT_EXPECT_EQ(test, hinting_pcp_add(pcp, 1000 + i, i, 77 + i,
+						      10), false);
+	KUNIT_EXPECT_TRUE(test, hinting_pcp_add(pcp, 2000, MAX_PAGE_ORDER, 5,
+						10));
 
 	/* a full array drops and counts */
 	for (i = 10; i < HINTING_PCP_SLOTS; i++)
-		hinting_pcp_add(pcp, i, 0, 10);
+		hinting_pcp_add(pcp, i, 0, 0, 10);
 	KUNIT_EXPECT_EQ(test, pcp->dropped, 0UL);
-	KUNIT_EXPECT_TRUE(test, hinting_pcp_add(pcp, 5, 0, 10));
+	KUNIT_EXPECT_TRUE(test, hinting_pcp_add(pcp, 5, 0, 0, 10));
 	KUNIT_EXPECT_EQ(test, pcp->dropped, 1UL);
 	KUNIT_EXPECT_EQ(test, pcp->captured, (unsigned long)HINTING_PCP_SLOTS);
 
@@ -142,6 +145,8 @@ static void test_capture(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pcp->count, 0U);
 	KUNIT_EXPECT_EQ(test, e[3].pfn, 1003UL);
 	KUNIT_EXPECT_EQ(test, e[3].order, 3U);
+	KUNIT_EXPECT_EQ(test, e[3].when, 80UL);
+	KUNIT_EXPECT_FALSE(test, e[3].held);
 	KUNIT_EXPECT_EQ(test, e[9].pfn, 2000UL);
 	KUNIT_EXPECT_EQ(test, e[9].order, (unsigned int)MAX_PAGE_ORDER);
 }
@@ -150,8 +155,10 @@ static void test_sort_batch(struct kunit *test)
 {
 	struct zone *za = (struct zone *)0x1000, *zb = (struct zone *)0x2000;
 	struct hinting_entry e[] = {
-		{ 90, 1, zb }, { 50, 0, za }, { 10, 2, zb }, { 30, 0, za },
-		{ 20, 0, za }, { 40, 0, za }, { 70, 3, zb },
+		{ 90, 1, .zone = zb }, { 50, 0, .zone = za },
+		{ 10, 2, .zone = zb }, { 30, 0, .zone = za },
+		{ 20, 0, .zone = za }, { 40, 0, .zone = za },
+		{ 70, 3, .zone = zb },
 	};
 	unsigned int i, n = ARRAY_SIZE(e);
 
@@ -394,6 +401,114 @@ static void test_one_consumer(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, hinting_capturing());
 }
 
+/*
+ * A block whose report failed is captured again, so that a later pass
+ * offers it once more; one that was reported is not.
+ */
+static void test_failed_recaptured(struct kunit *test)
+{
+	struct test_consumer *tc = test->priv;
+	struct page *blocks[TEST_BLOCKS];
+	unsigned long captured0, dropped0, captured1, dropped1;
+	unsigned int n;
+
+	set_cycle_knobs(1);
+	register_clean(test, tc);
+	tc->err = -EIO;
+	alloc_blocks(test, blocks);
+	free_blocks(blocks);
+	hinting_capture_totals(&captured0, &dropped0);
+	hinting_run();
+	n = tc->n;
+	KUNIT_ASSERT_GT(test, n, 0U);
+	hinting_capture_totals(&captured1, &dropped1);
+	KUNIT_EXPECT_GE(test, captured1 - captured0, (unsigned long)n / 2);
+
+	/* the next pass offers them again, and this time they go */
+	tc->err = 0;
+	tc->n = 0;
+	hinting_run();
+	KUNIT_EXPECT_GT(test, covered(tc, blocks), 0UL);
+	KUNIT_EXPECT_EQ(test, count_back_free(tc), tc->n);
+}
+
+/* Entries younger than a zone's hold wait; once old enough they go. */
+static void test_hold(struct kunit *test)
+{
+	struct test_consumer *tc = test->priv;
+	struct page *blocks[TEST_BLOCKS];
+	unsigned long held0 = atomic_long_read(&hinting_stats.held);
+	unsigned int i;
+
+	set_cycle_knobs(1);
+	register_clean(test, tc);
+	alloc_blocks(test, blocks);
+	free_blocks(blocks);
+	/* as if every zone held back for a minute */
+	WRITE_ONCE(hinting_knobs.adaptive, 1);
+	for (i = 0; i < TEST_BLOCKS; i++)
+		hinting_test_set_hold(page_zone(blocks[i]), 60 * HZ);
+	hinting_run();
+	KUNIT_EXPECT_EQ(test, covered(tc, blocks), 0UL);
+	KUNIT_EXPECT_GT(test, atomic_long_read(&hinting_stats.held) - held0,
+			0UL);
+
+	/* without the hold, the entries kept are reported */
+	for (i = 0; i < TEST_BLOCKS; i++)
+		hinting_test_set_hold(page_zone(blocks[i]), 0);
+	hinting_run();
+	KUNIT_EXPECT_GT(test, covered(tc, blocks), 0UL);
+	KUNIT_EXPECT_EQ(test, count_back_free(tc), tc->n);
+}
+
+/*
+ * The watermark guard: with the floor (the low watermark plus
+ * report_batch << min_order) far above what is free, nothing is
+ * isolated, and the entries wait for a later pass.
+ */
+static void test_watermark_guard(struct kunit *test)
+{
+	struct test_consumer *tc = test->priv;
+	struct page *blocks[TEST_BLOCKS];
+	unsigned long guarded0 = atomic_long_read(&hinting_stats.guarded);
+
+	set_cycle_knobs(1);
+	register_clean(test, tc);
+	alloc_blocks(test, blocks);
+	free_blocks(blocks);
+	/* captured at TEST_ORDER already; the floor is now ~1 GiB */
+	WRITE_ONCE(hinting_knobs.min_order, MAX_PAGE_ORDER);
+	WRITE_ONCE(hinting_knobs.report_batch, HINTING_MAX_BATCH);
+	hinting_run();
+	KUNIT_EXPECT_EQ(test, tc->calls, 0U);
+	KUNIT_EXPECT_GT(test, atomic_long_read(&hinting_stats.guarded) -
+			guarded0, 0UL);
+	set_cycle_knobs(1);
+	hinting_run();
+	KUNIT_EXPECT_GT(test, covered(tc, blocks), 0UL);
+	KUNIT_EXPECT_EQ(test, count_back_free(tc), tc->n);
+}
+
+/*
+ * A carry that fills the buffer is processed whatever report_threshold
+ * says: a threshold larger than the buffer would otherwise stall
+ * reporting for good. The entries are made up (stale), so what shows is
+ * that they were looked at.
+ */
+static void test_full_buffer_goes(struct kunit *test)
+{
+	struct test_consumer *tc = test->priv;
+	unsigned long stale0, n;
+
+	set_cycle_knobs(1U << 24);
+	register_clean(test, tc);
+	stale0 = atomic_long_read(&hinting_stats.stale);
+	n = hinting_test_fill_carry();
+	hinting_run();
+	KUNIT_EXPECT_GE(test, atomic_long_read(&hinting_stats.stale) - stale0,
+			n);
+}
+
 static struct kunit_case hinting_cases[] = {
 	KUNIT_CASE(test_capture),
 	KUNIT_CASE(test_sort_batch),
@@ -403,6 +518,10 @@ static struct kunit_case hinting_cases[] = {
 	KUNIT_CASE(test_stale),
 	KUNIT_CASE(test_threshold),
 	KUNIT_CASE(test_one_consumer),
+	KUNIT_CASE(test_failed_recaptured),
+	KUNIT_CASE(test_hold),
+	KUNIT_CASE(test_watermark_guard),
+	KUNIT_CASE(test_full_buffer_goes),
 	{}
 };
 

@@ -7,36 +7,64 @@
  * named. The allocation hook (patches/0002) consumes the state; the rules
  * that keep it safe are in kz_map.c.
  */
+#include <linux/cc_platform.h>
 #include <linux/export.h>
+#include <linux/highmem.h>
 #include <linux/hinting.h>
+#include <linux/kasan.h>
 #include <linux/memblock.h>
 #include <linux/memory.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
+#include <linux/string.h>
 #include <linux/vmalloc.h>
+#include <linux/workqueue.h>
 
 #include "hinting_internal.h"
 #include "known_zero.h"
 
-DEFINE_STATIC_KEY_FALSE(hinting_known_zero_key);
+/* the allocation hook's key: known-zero tracking and adapt.c each hold it */
+DEFINE_STATIC_KEY_FALSE(hinting_alloc_key);
 
 static struct kz_map kz;
 static DEFINE_MUTEX(kz_lock);
 static bool kz_begun;
+static atomic_long_t kz_refusals;
+
+/* Every pristine page is gone: tracking holds the hook's key no more. */
+static unsigned long kz_exhausted;
+static void kz_off_fn(struct work_struct *work)
+{
+	static_branch_dec(&hinting_alloc_key);
+}
+static DECLARE_WORK(kz_off_work, kz_off_fn);
 
 /*
- * With skip_zeroing off the state is still consumed, so that turning it
- * back on can never trust a page allocated meanwhile; the pages are
- * cleared and counted as done (and those that were known-zero as
- * done_zero). This is what makes a with/without comparison in one boot
- * possible.
+ * The allocation hook (patches/0002): reported pages allocated again
+ * are counted (adapt.c), and the known-zero state of the pages is
+ * consumed. With skip_zeroing off the state is still consumed, so that
+ * turning it back on can never trust a page allocated meanwhile; the
+ * pages are cleared and counted as done (and those that were known-zero
+ * as done_zero). This is what makes a with/without comparison in one
+ * boot possible.
  */
-bool hinting_known_zero_alloc(struct page *page, unsigned int order, bool init)
+bool hinting_alloc(struct page *page, unsigned int order, bool init)
 {
-	return kz_take(&kz, page_to_pfn(page), 1UL << order, init,
+	unsigned long pfn = page_to_pfn(page);
+	bool skip;
+
+	hinting_track_alloc(page, order);
+	/* published last by hinting_known_zero_begin() */
+	if (!smp_load_acquire(&kz.nr_pfns))
+		return false;
+	skip = kz_take(&kz, pfn, 1UL << order, init,
 		       READ_ONCE(hinting_knobs.skip_zeroing));
+	if (atomic_long_read(&kz.pristine_left) <= 0 &&
+	    !test_and_set_bit(0, &kz_exhausted))
+		schedule_work(&kz_off_work);
+	return skip;
 }
 
 unsigned long hinting_zeroing_skipped(void)
@@ -59,6 +87,23 @@ unsigned long hinting_known_zero_marked(void)
 	return atomic_long_read(&kz.marked);
 }
 
+unsigned long hinting_known_zero_refusals(void)
+{
+	return atomic_long_read(&kz_refusals);
+}
+
+/*
+ * A block isolated for a report: the host may give it back with other
+ * contents unless the consumer promises zeros. The worker holds
+ * hinting_lock, so the consumer stays.
+ */
+void hinting_known_zero_isolated(unsigned long pfn, unsigned int order)
+{
+	if (smp_load_acquire(&kz.nr_pfns) && hinting_consumer &&
+	    !hinting_consumer->zero_on_discard)
+		kz_forget(&kz, pfn, 1UL << order);
+}
+
 /* Offlined memory may come back with other contents: forget it. */
 static int kz_memory_cb(struct notifier_block *nb, unsigned long action,
 			void *arg)
@@ -78,6 +123,8 @@ static struct notifier_block kz_memory_nb = {
  * Mark every block now on a free list pristine. The zone lock keeps each
  * block on its list while we mark it, so its later allocation (which runs
  * the hook after the block left the list) sees the bits and clears them.
+ * One list per lock hold, a word of bits per atomic: interrupts stay off
+ * for one list's walk, not a zone's.
  */
 static void kz_mark_free_blocks(void)
 {
@@ -87,27 +134,37 @@ static void kz_mark_free_blocks(void)
 	unsigned long flags;
 
 	for_each_populated_zone(zone) {
-		spin_lock_irqsave(&zone->lock, flags);
 		for_each_migratetype_order(order, mt) {
+			spin_lock_irqsave(&zone->lock, flags);
 			list_for_each_entry(page,
 					    &zone->free_area[order].free_list[mt],
 					    buddy_list)
 				kz_mark_pristine(&kz, page_to_pfn(page),
 						 1UL << order);
+			spin_unlock_irqrestore(&zone->lock, flags);
+			cond_resched();
 		}
-		spin_unlock_irqrestore(&zone->lock, flags);
-		cond_resched();
 	}
+}
+
+static void kz_free_maps(void)
+{
+	vfree(kz.pristine);
+	vfree(kz.zero);
+	kz.pristine = NULL;
+	kz.zero = NULL;
 }
 
 /*
  * Start tracking. Only once per boot: a second start would mark pages
  * pristine that earlier host ranges already called zero, although they may
  * have been written in between. Call before asking the host for ranges.
+ * The pfns tracked are those below max_pfn now, read once: memory added
+ * later (hot-add) is never called zero.
  */
 int hinting_known_zero_begin(void)
 {
-	unsigned long words = BITS_TO_LONGS(max_pfn);
+	unsigned long nr = READ_ONCE(max_pfn);
 	int ret = 0;
 
 	mutex_lock(&kz_lock);
@@ -115,27 +172,36 @@ int hinting_known_zero_begin(void)
 		ret = -EALREADY;
 		goto out;
 	}
+	/*
+	 * A confidential guest's memory is encrypted: what the host calls
+	 * zero is no plaintext zero, and the host is not to be trusted.
+	 */
+	if (cc_platform_has(CC_ATTR_GUEST_MEM_ENCRYPT) ||
+	    cc_platform_has(CC_ATTR_MEM_ENCRYPT)) {
+		pr_info("mm/hinting: confidential VM: the host's word on zeroed memory is not taken\n");
+		ret = -EPERM;
+		goto out;
+	}
 	/* poisoning writes free pages: nothing free stays zero */
 	if (page_poisoning_enabled_static() || want_init_on_free()) {
 		ret = -EOPNOTSUPP;
 		goto out;
 	}
-	kz.pristine = vzalloc(words * sizeof(long));
-	kz.zero = vzalloc(words * sizeof(long));
+	kz.pristine = vzalloc(BITS_TO_LONGS(nr) * sizeof(long));
+	kz.zero = vzalloc(BITS_TO_LONGS(nr) * sizeof(long));
 	if (!kz.pristine || !kz.zero) {
-		vfree(kz.pristine);
-		vfree(kz.zero);
-		kz.pristine = NULL;
-		kz.zero = NULL;
+		kz_free_maps();
 		ret = -ENOMEM;
 		goto out;
 	}
 	ret = register_memory_notifier(&kz_memory_nb);
-	if (ret)
+	if (ret) {
+		kz_free_maps();
 		goto out;
+	}
 	/* publish the map before the hook may look at it */
-	smp_store_release(&kz.nr_pfns, max_pfn);
-	static_branch_enable(&hinting_known_zero_key);
+	smp_store_release(&kz.nr_pfns, nr);
+	static_branch_inc(&hinting_alloc_key);
 	kz_mark_free_blocks();
 	kz_begun = true;
 out:
@@ -144,16 +210,69 @@ out:
 }
 EXPORT_SYMBOL_GPL(hinting_known_zero_begin);
 
+/* pages of each host range read to check the host's word */
+#define KZ_SAMPLES	8
+
 /*
- * The host guarantees that pfns [@pfn, @pfn + @nr) read zero now. Returns
- * how many of them became known-zero (those still pristine).
+ * Does a sampled page of [@pfn, @pfn + @nr) hold data although it is
+ * still pristine (nobody wrote it since tracking began)? Returns its pfn,
+ * or 0. Pristine is tested after the read: a page allocated meanwhile
+ * may hold its new owner's data, which proves nothing.
  */
-unsigned long hinting_known_zero_add(unsigned long pfn, unsigned long nr)
+static unsigned long kz_sample_dirty(unsigned long pfn, unsigned long nr)
 {
-	unsigned long n;
+	unsigned int i;
+
+	for (i = 0; i < KZ_SAMPLES && i < nr; i++) {
+		unsigned long p = pfn + (nr - 1) * i / (KZ_SAMPLES - 1);
+		struct page *page = pfn_to_online_page(p);
+		bool dirty;
+		void *va;
+
+		if (!page || !kz_pristine(&kz, p))
+			continue;
+		/* a free page: KASAN keeps it poisoned, we only read */
+		kasan_disable_current();
+		va = kmap_local_page(page);
+		dirty = memchr_inv(va, 0, PAGE_SIZE) != NULL;
+		kunmap_local(va);
+		kasan_enable_current();
+		if (dirty && kz_pristine(&kz, p))
+			return p;
+	}
+	return 0;
+}
+
+/*
+ * The host guarantees that pfns [@pfn, @pfn + @nr) read zero now. A
+ * sample of them is read first: a page that holds data turns known-zero
+ * memory off for good (hinting_known_zero_refusals() counts it), and
+ * -EIO is returned. Else returns how many became known-zero (those still
+ * pristine).
+ */
+long hinting_known_zero_add(unsigned long pfn, unsigned long nr)
+{
+	unsigned long dirty;
+	long n = 0;
 
 	mutex_lock(&kz_lock);
-	n = kz_begun ? kz_add_zero(&kz, pfn, nr) : 0;
+	if (!kz_begun || READ_ONCE(kz.refused))
+		goto out;
+	if (pfn < kz.nr_pfns)
+		nr = min(nr, kz.nr_pfns - pfn);
+	else
+		nr = 0;
+	dirty = nr ? kz_sample_dirty(pfn, nr) : 0;
+	if (dirty) {
+		WRITE_ONCE(kz.refused, true);
+		atomic_long_inc(&kz_refusals);
+		pr_err("mm/hinting: the host called pfns %#lx-%#lx zero, but pfn %#lx holds data: known-zero memory is off\n",
+		       pfn, pfn + nr - 1, dirty);
+		n = -EIO;
+		goto out;
+	}
+	n = kz_add_zero(&kz, pfn, nr);
+out:
 	mutex_unlock(&kz_lock);
 	return n;
 }

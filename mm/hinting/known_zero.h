@@ -20,6 +20,8 @@ struct kz_map {
 	unsigned long *pristine;
 	unsigned long *zero;
 	unsigned long nr_pfns;		/* pfns [0, nr_pfns) are tracked */
+	bool refused;			/* the host lied: trust nothing */
+	atomic_long_t pristine_left;	/* pristine bits still set */
 	atomic_long_t skipped;		/* zeroing skipped, base pages */
 	atomic_long_t done;		/* zeroing done while tracking, pages */
 	atomic_long_t done_zero;	/* of done: known-zero, not skipped */
@@ -27,6 +29,7 @@ struct kz_map {
 };
 
 void kz_mark_pristine(struct kz_map *m, unsigned long pfn, unsigned long nr);
+bool kz_pristine(const struct kz_map *m, unsigned long pfn);
 unsigned long kz_add_zero(struct kz_map *m, unsigned long pfn,
 			  unsigned long nr);
 bool kz_take(struct kz_map *m, unsigned long pfn, unsigned long nr,

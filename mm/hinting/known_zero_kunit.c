@@ -166,6 +166,52 @@ static void test_marked_once(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&m->marked), 8L);
 }
 
+/* A host that lied once is believed for no page, already marked or not. */
+static void test_refused(struct kunit *test)
+{
+	struct kz_map *m = test->priv;
+
+	kz_known_zero(test, m, 64, 64);
+	WRITE_ONCE(m->refused, true);
+	KUNIT_EXPECT_FALSE(test, kz_take(m, 0, 4, true, true));
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&m->skipped), 0L);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&m->done), 4L);
+}
+
+/*
+ * Word-at-a-time marking and forgetting touch exactly the range, across
+ * word edges, and keep the count of pristine pages exact: it is what
+ * tells when tracking has nothing left and the hook's key can go.
+ */
+static void test_word_edges(struct kunit *test)
+{
+	struct kz_map *m = test->priv;
+	unsigned long i;
+
+	kz_mark_pristine(m, 60, 10);
+	for (i = 56; i < 74; i++)
+		KUNIT_EXPECT_EQ(test, kz_pristine(m, i), i >= 60 && i < 70);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&m->pristine_left), 10L);
+	/* marking again what is marked counts nothing */
+	kz_mark_pristine(m, 0, 128);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&m->pristine_left), 128L);
+	KUNIT_EXPECT_EQ(test, kz_add_zero(m, 62, 100), 66UL);
+	kz_take(m, 0, 8, false, true);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&m->pristine_left), 120L);
+	kz_forget(m, 63, 2);
+	KUNIT_EXPECT_FALSE(test, kz_pristine(m, 63));
+	KUNIT_EXPECT_FALSE(test, kz_pristine(m, 64));
+	KUNIT_EXPECT_TRUE(test, kz_pristine(m, 65));
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&m->pristine_left), 118L);
+	/* forgetting what is gone already counts nothing either */
+	kz_forget(m, 0, 10);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&m->pristine_left), 116L);
+	/* what stays known-zero after all that: 62 and 65..127 */
+	KUNIT_EXPECT_TRUE(test, kz_take(m, 62, 1, true, true));
+	KUNIT_EXPECT_FALSE(test, kz_take(m, 63, 1, true, true));
+	KUNIT_EXPECT_TRUE(test, kz_take(m, 127, 1, true, true));
+}
+
 static struct kunit_case kz_cases[] = {
 	KUNIT_CASE(test_zero_needs_pristine),
 	KUNIT_CASE(test_pristine_alone),
@@ -177,6 +223,8 @@ static struct kunit_case kz_cases[] = {
 	KUNIT_CASE(test_out_of_range),
 	KUNIT_CASE(test_forget),
 	KUNIT_CASE(test_marked_once),
+	KUNIT_CASE(test_refused),
+	KUNIT_CASE(test_word_edges),
 	{}
 };
 

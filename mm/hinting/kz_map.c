@@ -16,10 +16,12 @@
  * while the allocation runs is correct: the page was unchanged from the
  * start of tracking until that allocation, and the host call came after.
  */
+#include <linux/atomic.h>
 #include <linux/bitops.h>
 #include <linux/bitmap.h>
 #include <linux/export.h>
 #include <linux/minmax.h>
+#include <linux/sched.h>
 #include <kunit/visibility.h>
 
 #include "known_zero.h"
@@ -33,34 +35,60 @@ static unsigned long kz_clip(const struct kz_map *m, unsigned long pfn,
 	return min(nr, m->nr_pfns - pfn);
 }
 
+/* The bits of word @w that fall into [pfn, end). */
+static unsigned long kz_word_mask(unsigned long w, unsigned long pfn,
+				  unsigned long end)
+{
+	unsigned long lo = max(pfn, w * BITS_PER_LONG);
+	unsigned long hi = min(end, (w + 1) * BITS_PER_LONG);
+
+	return BITMAP_FIRST_WORD_MASK(lo) & BITMAP_LAST_WORD_MASK(hi);
+}
+
 /*
- * Bit by bit and atomically: the allocation hook clears bits of other
- * pages in the same words at any time, and a plain read-modify-write of a
- * word could bring one of those back.
+ * A word at a time, but atomically: the allocation hook clears bits of
+ * other pages in the same words at any time, and a plain
+ * read-modify-write of a word could bring one of those back. One atomic
+ * per 64 pages keeps a walk of a large zone's free lists short.
  */
 void kz_mark_pristine(struct kz_map *m, unsigned long pfn, unsigned long nr)
 {
-	unsigned long i;
+	unsigned long w, end = pfn + kz_clip(m, pfn, nr), mask, old;
 
-	nr = kz_clip(m, pfn, nr);
-	for (i = pfn; i < pfn + nr; i++)
-		set_bit(i, m->pristine);
+	for (w = BIT_WORD(pfn); pfn < end && w <= BIT_WORD(end - 1); w++) {
+		mask = kz_word_mask(w, pfn, end);
+		old = atomic_long_fetch_or(mask,
+					   (atomic_long_t *)&m->pristine[w]);
+		atomic_long_add(hweight_long(mask & ~old), &m->pristine_left);
+	}
 }
 EXPORT_SYMBOL_IF_KUNIT(kz_mark_pristine);
 
-/* Returns how many pages became known-zero. */
+bool kz_pristine(const struct kz_map *m, unsigned long pfn)
+{
+	return pfn < m->nr_pfns && test_bit(pfn, m->pristine);
+}
+EXPORT_SYMBOL_IF_KUNIT(kz_pristine);
+
+/*
+ * Returns how many pages became known-zero. A word at a time: a page
+ * allocated between reading its pristine bit and setting its zero bit
+ * keeps a zero bit without a pristine one, which is never trusted.
+ */
 unsigned long kz_add_zero(struct kz_map *m, unsigned long pfn,
 			  unsigned long nr)
 {
-	unsigned long i, n = 0;
+	unsigned long w, end = pfn + kz_clip(m, pfn, nr), mask, old, n = 0;
 
-	nr = kz_clip(m, pfn, nr);
-	for (i = pfn; i < pfn + nr; i++) {
-		/* cheap skip of what allocation already took */
-		if (!test_bit(i, m->pristine))
+	for (w = BIT_WORD(pfn); pfn < end && w <= BIT_WORD(end - 1); w++) {
+		mask = kz_word_mask(w, pfn, end) & READ_ONCE(m->pristine[w]);
+		if (!mask)
 			continue;
-		if (!test_and_set_bit(i, m->zero))
-			n++;
+		old = atomic_long_fetch_or(mask, (atomic_long_t *)&m->zero[w]);
+		n += hweight_long(mask & ~old);
+		/* a range may span a whole large guest */
+		if (!(w & 1023))
+			cond_resched();
 	}
 	atomic_long_add(n, &m->marked);
 	return n;
@@ -91,15 +119,22 @@ bool kz_take(struct kz_map *m, unsigned long pfn, unsigned long nr,
 	if (find_next_bit(m->pristine, end, pfn) >= end) {
 		all = false;
 	} else {
+		unsigned long cleared = 0;
+
 		for (i = pfn; i < end; i++) {
 			/* both are value-returning atomics: fully ordered */
 			bool p = test_and_clear_bit(i, m->pristine);
 			bool z = test_and_clear_bit(i, m->zero);
 
+			cleared += p;
 			if (!p || !z)
 				all = false;
 		}
+		atomic_long_sub(cleared, &m->pristine_left);
 	}
+	/* a host that lied once is not believed for any page */
+	if (READ_ONCE(m->refused))
+		all = false;
 	if (!init)
 		return false;
 	if (all && skip) {
@@ -113,15 +148,20 @@ bool kz_take(struct kz_map *m, unsigned long pfn, unsigned long nr,
 }
 EXPORT_SYMBOL_IF_KUNIT(kz_take);
 
-/* Memory going away (offline): it may come back with any contents. */
+/*
+ * Memory going away (offline), or handed to a host that may give it back
+ * with other contents: forget its state, a word at a time.
+ */
 void kz_forget(struct kz_map *m, unsigned long pfn, unsigned long nr)
 {
-	unsigned long i;
+	unsigned long w, end = pfn + kz_clip(m, pfn, nr), mask, old;
 
-	nr = kz_clip(m, pfn, nr);
-	for (i = pfn; i < pfn + nr; i++) {
-		clear_bit(i, m->pristine);
-		clear_bit(i, m->zero);
+	for (w = BIT_WORD(pfn); pfn < end && w <= BIT_WORD(end - 1); w++) {
+		mask = kz_word_mask(w, pfn, end);
+		old = atomic_long_fetch_andnot(mask,
+					       (atomic_long_t *)&m->pristine[w]);
+		atomic_long_sub(hweight_long(mask & old), &m->pristine_left);
+		atomic_long_andnot(mask, (atomic_long_t *)&m->zero[w]);
 	}
 }
 EXPORT_SYMBOL_IF_KUNIT(kz_forget);

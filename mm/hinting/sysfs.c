@@ -22,6 +22,9 @@ struct hinting_knobs hinting_knobs = {
 	.report_batch = 32,
 	.delay_ms = 100,
 	.skip_zeroing = 1,
+	.adaptive = 1,
+	.hold_max_ms = 4000,
+	.churn_pct = 10,
 };
 EXPORT_SYMBOL_IF_KUNIT(hinting_knobs);
 
@@ -97,6 +100,9 @@ KNOB(report_threshold, knob_store, 1, 1U << 24);
 KNOB(report_batch, knob_store, 1, HINTING_MAX_BATCH);
 KNOB(delay_ms, knob_store, 0, 60000);
 KNOB(skip_zeroing, knob_store, 0, 1);
+KNOB(adaptive, knob_store, 0, 1);
+KNOB(hold_max_ms, knob_store, 0, 60000);
+KNOB(churn_pct, knob_store, 1, 100);
 
 static struct attribute *knob_attrs[] = {
 	&knob_enabled.attr.attr,
@@ -106,6 +112,9 @@ static struct attribute *knob_attrs[] = {
 	&knob_report_batch.attr.attr,
 	&knob_delay_ms.attr.attr,
 	&knob_skip_zeroing.attr.attr,
+	&knob_adaptive.attr.attr,
+	&knob_hold_max_ms.attr.attr,
+	&knob_churn_pct.attr.attr,
 	NULL,
 };
 
@@ -157,6 +166,8 @@ STAT(reported_pages);
 STAT(failed);
 STAT(batches);
 STAT(zone_lock_acquisitions);
+STAT(guarded);
+STAT(held);
 #define KZ_STAT(_name, _fn)						\
 static ssize_t _name##_show(struct kobject *k, struct kobj_attribute *a,\
 			    char *buf)					\
@@ -169,6 +180,40 @@ KZ_STAT(zeroing_skipped_pages, hinting_zeroing_skipped);
 KZ_STAT(zeroing_done_pages, hinting_zeroing_done);
 KZ_STAT(zeroing_done_known_zero_pages, hinting_zeroing_done_known_zero);
 KZ_STAT(known_zero_marked_pages, hinting_known_zero_marked);
+KZ_STAT(known_zero_refused, hinting_known_zero_refusals);
+KZ_STAT(saved_pages, hinting_saved_pages);
+/* weighed first: an idle worker has not, and holds melt over time */
+static unsigned long hold_ms_now(void)
+{
+	mutex_lock(&hinting_lock);
+	hinting_adapt();
+	mutex_unlock(&hinting_lock);
+	return hinting_hold_max_now();
+}
+KZ_STAT(hold_ms, hold_ms_now);
+
+/* reported pages allocated again: all, then by time since their report */
+static unsigned long realloc_stat(int bucket)
+{
+	unsigned long total, b[HINTING_REALLOC_BUCKETS];
+
+	hinting_realloc_totals(&total, b);
+	return bucket < 0 ? total : b[bucket];
+}
+
+#define REALLOC_STAT(_name, _bucket)					\
+static ssize_t _name##_show(struct kobject *k, struct kobj_attribute *a,\
+			    char *buf)					\
+{									\
+	return emit_ulong(buf, realloc_stat(_bucket));			\
+}									\
+static struct kobj_attribute stat_##_name = __ATTR_RO(_name)
+
+REALLOC_STAT(reported_reallocated_pages, -1);
+REALLOC_STAT(reallocated_100ms_pages, 0);
+REALLOC_STAT(reallocated_1s_pages, 1);
+REALLOC_STAT(reallocated_10s_pages, 2);
+REALLOC_STAT(reallocated_later_pages, 3);
 static ssize_t worker_cpu_ns_show(struct kobject *k, struct kobj_attribute *a,
 				  char *buf)
 {
@@ -177,6 +222,15 @@ static ssize_t worker_cpu_ns_show(struct kobject *k, struct kobj_attribute *a,
 }
 
 static struct kobj_attribute stat_worker_cpu_ns = __ATTR_RO(worker_cpu_ns);
+
+static ssize_t lock_hold_ns_show(struct kobject *k, struct kobj_attribute *a,
+				 char *buf)
+{
+	return sysfs_emit(buf, "%llu\n",
+			  (u64)atomic64_read(&hinting_stats.lock_hold_ns));
+}
+
+static struct kobj_attribute stat_lock_hold_ns = __ATTR_RO(lock_hold_ns);
 static struct kobj_attribute stat_captured = __ATTR_RO(captured);
 static struct kobj_attribute stat_dropped = __ATTR_RO(dropped);
 static struct kobj_attribute stat_reported_bytes = __ATTR_RO(reported_bytes);
@@ -196,6 +250,17 @@ static struct attribute *stat_attrs[] = {
 	&stat_zeroing_done_pages.attr,
 	&stat_zeroing_done_known_zero_pages.attr,
 	&stat_known_zero_marked_pages.attr,
+	&stat_known_zero_refused.attr,
+	&stat_guarded.attr,
+	&stat_held.attr,
+	&stat_saved_pages.attr,
+	&stat_hold_ms.attr,
+	&stat_lock_hold_ns.attr,
+	&stat_reported_reallocated_pages.attr,
+	&stat_reallocated_100ms_pages.attr,
+	&stat_reallocated_1s_pages.attr,
+	&stat_reallocated_10s_pages.attr,
+	&stat_reallocated_later_pages.attr,
 	NULL,
 };
 

@@ -30,7 +30,6 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)),
                                 "scripts"))
 
-import vmdense_vm as vmmod  # noqa: E402
 from vmtest import nested  # noqa: E402
 from vmtest.harness import OUT, ROOT  # noqa: E402
 

@@ -4,17 +4,17 @@ reporting) against QEMU's real devices, the side-by-side anchors of
 vmdense's drivers (make test-full; the figures are in make bench too).
 Names and metric keys are a contract."""
 from vmtest.harness import test
+from vmtest.workloads import balloon_return, plug_unplug
 
-from suites.hinting import UPSTREAM as BALLOON, balloon_guest, balloon_return
-from suites.virtio_mem import UPSTREAM as VMEM, plug_unplug_run, \
-    sub_block_guest
+from suites.hinting import UPSTREAM as BALLOON, balloon_guest
+from suites.virtio_mem import UPSTREAM as VMEM, sub_block_guest
 
 
 @test("baseline.virtio_mem.plug_unplug", suite="baseline", tier="full",
       limit=300)
 def baseline_virtio_mem(ctx):
     """The kernel's virtio_mem: plug 1 GiB, fill it, unplug it."""
-    return plug_unplug_run(ctx, sub_block_guest(ctx), *VMEM)
+    return plug_unplug(ctx, sub_block_guest(ctx), *VMEM)
 
 
 @test("baseline.balloon.free_page_reporting", suite="baseline", tier="full",

@@ -13,8 +13,9 @@ from vmtest.guests import MiB, meminfo, start_holder, stop_holder
 from vmtest.harness import check, test
 
 from suites import debian_kernel as deb
-from suites.hinting import OURS as BALLOON, UPSTREAM as BALLOON_UP, \
-    balloon_return
+from vmtest.workloads import balloon_return
+
+from suites.hinting import OURS as BALLOON, UPSTREAM as BALLOON_UP
 from suites.host import _external_build, headers_6_1
 from suites.virtio_mem import OURS as VMEM, UPSTREAM as VMEM_UP
 

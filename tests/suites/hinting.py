@@ -9,18 +9,25 @@ import re
 import time
 
 from vmtest.guests import (GiB, HostSampler, PlainGuest, load_module,
-                           measure_return, meminfo, start_holder,
-                           stop_holder)
+                           measure_return, meminfo)
 from vmtest.harness import check, test
+from vmtest.workloads import balloon_return
 
 OURS = ("vmdense_balloon", "/sys/bus/virtio/drivers/vmdense_balloon")
 UPSTREAM = ("virtio_balloon", "/sys/bus/virtio/drivers/virtio_balloon")
 SYSFS = "/sys/kernel/mm/hinting"
 KNOBS = ("enabled", "min_order", "wake_threshold", "report_threshold",
-         "report_batch", "delay_ms", "skip_zeroing")
+         "report_batch", "delay_ms", "skip_zeroing", "adaptive",
+         "hold_max_ms", "churn_pct")
 STATS = ("captured", "dropped", "stale", "isolated", "reported_pages",
          "reported_bytes", "failed", "batches", "zone_lock_acquisitions",
-         "worker_cpu_ns")
+         "worker_cpu_ns", "guarded", "held", "saved_pages", "hold_ms",
+         "lock_hold_ns", "reported_reallocated_pages",
+         "reallocated_100ms_pages", "reallocated_1s_pages",
+         "reallocated_10s_pages", "reallocated_later_pages",
+         "known_zero_refused")
+REALLOC_BUCKETS = ("reallocated_100ms_pages", "reallocated_1s_pages",
+                   "reallocated_10s_pages", "reallocated_later_pages")
 
 # Before each scenario: no load left, no balloon or virtio-mem driver
 # loaded, both CPUs up, the knobs as the kernel booted with them.
@@ -40,7 +47,8 @@ while read -r f v; do echo "$v" >$K/$f; done </tmp/knobs
 class BalloonGuest(PlainGuest):
     def begin(self, ctx):
         super().begin(ctx)
-        self.vm.vmem_set_requested(0)
+        if self.vm.vmem:
+            self.vm.vmem_set_requested(0)
         self.vm.balloon_set_target(self.vm.mem)
 
 
@@ -79,30 +87,6 @@ def settled_stats(vm, what):
     vm.wait_for(balanced, "isolated pages to come back (%s)" % what, 120,
                 0.5)
     return dict(res)
-
-
-def balloon_return(ctx, vm, module, driver_dir, alloc_mb, load=None):
-    """@module reports free memory; the guest allocates, touches and frees
-    @alloc_mb: how much host memory comes back, how fast. Returns the
-    metrics (the baseline and the Debian 6.1 runs use it too; @load(vm)
-    loads the driver where modprobe cannot)."""
-    (load or (lambda v: load_module(v, module, driver_dir)))(vm)
-    start_holder(vm, alloc_mb)
-    held = HostSampler(vm).until_stable(1, 10)
-    free_held = meminfo(vm)["MemFree"]
-    stop_holder(vm)
-    freed_mb, returned, secs, final = measure_return(ctx, vm, held,
-                                                     free_held)
-    ctx.log("%s: freed %.0f MiB; host memory %.0f -> %.0f MiB: %.0f MiB "
-            "returned, 95 %% of it after %.1f s" % (
-                module, freed_mb, held, final, returned, secs))
-    check(freed_mb >= 0.9 * alloc_mb, "the guest freed %.0f MiB of the %d "
-          "MiB it held" % (freed_mb, alloc_mb))
-    check(returned >= 0.5 * freed_mb, "only %.0f of %.0f MiB freed came "
-          "back to the host" % (returned, freed_mb))
-    return {"freed_mb": round(freed_mb, 1), "returned_mb": round(returned, 1),
-            "return_seconds": round(secs, 2), "host_mb_held": round(held, 1),
-            "host_mb_final": round(final, 1), "accel": vm.accel_used}
 
 
 def _upstream_side(ctx, m, body):
@@ -221,6 +205,9 @@ KNOB_CASES = {
                          ["0", "16777217", "99999999999", "1e3", ""]),
     "report_batch": (["1", "256", "32"], ["0", "257", "-1", "0x10", " "]),
     "delay_ms": (["0", "60000", "100"], ["60001", "-1", "1.5", "ms", ""]),
+    "adaptive": (["0", "1"], ["2", "-1", "on", ""]),
+    "hold_max_ms": (["0", "60000", "4000"], ["60001", "-1", "1s", ""]),
+    "churn_pct": (["1", "100", "10"], ["0", "101", "-3", "10%", ""]),
 }
 
 
@@ -422,3 +409,146 @@ def cpu_hotplug(ctx):
     check("corrupt_bytes=0 " in vm.sh("cat /tmp/integ.out"),
           "the checker failed")
     return {"reported_mb": round(reported / 2**20, 1)}
+
+
+# a workload that frees and allocates again all the time
+CHURN = "--malloc 2 --malloc-bytes 64M --mmap 2 --mmap-bytes 64M"
+
+
+def _hold_ms(vm):
+    return int(vm.sh("cat %s/stats/hold_ms" % SYSFS))
+
+
+@test("hinting.adaptive", suite="hinting", limit=300)
+def adaptive(ctx):
+    """Where memory churns, a zone holds fresh blocks back: under a
+    workload that frees and allocates again within moments the hold rises
+    (stats/hold_ms above 0), reported pages allocated again are counted
+    by how soon (stats/reallocated_*, which add up to
+    reported_reallocated_pages), and once the churn stops the hold melts
+    back to 0 within seconds. With adaptive 0 there is no hold at all."""
+    vm = balloon_guest(ctx).vm
+    load_module(vm, *OURS)
+    settled_stats(vm, "after loading")
+    # blocks of any order, reported as soon as captured: the churn shows
+    vm.sh("cd %s && echo 0 >min_order && echo 1 >report_threshold && "
+          "echo 8 >wake_threshold" % SYSFS)
+    before = stats(vm)
+    vm.sh("stress-ng %s --timeout 20s >/tmp/stress.out 2>&1 &" % CHURN)
+    holds = []
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 18:
+        holds.append(_hold_ms(vm))
+        time.sleep(1)
+    wait_quiet(vm)
+    churned = stats(vm)
+    peak = max(holds)
+    # idle: the hold halves each second without churn
+    vm.wait_for(lambda: _hold_ms(vm) == 0, "the hold to melt after the "
+                "churn stopped", 30, 0.5)
+    melt_s = time.monotonic() - t0 - 18
+    after = settled_stats(vm, "after the churn")
+    realloc = after["reported_reallocated_pages"] - \
+        before["reported_reallocated_pages"]
+    buckets = {b: after[b] - before[b] for b in REALLOC_BUCKETS}
+    ctx.log("hold over the churn (ms): %s; reallocated %d pages %s" % (
+        holds, realloc, buckets))
+    check(peak > 0, "the hold never rose under churn: %s" % holds)
+    check(realloc > 0, "no reported page was allocated again under churn")
+    check(sum(buckets.values()) == realloc, "the buckets %s do not add up "
+          "to %d" % (buckets, realloc))
+    check(churned["held"] > before["held"], "no block waited out a hold")
+    # adaptive off: the same churn, no hold
+    vm.sh("echo 0 >%s/adaptive" % SYSFS)
+    vm.sh("stress-ng %s --timeout 12s >/tmp/stress.out 2>&1 &" % CHURN)
+    off = []
+    t1 = time.monotonic()
+    while time.monotonic() - t1 < 11:
+        off.append(_hold_ms(vm))
+        time.sleep(1)
+    wait_quiet(vm)
+    check(max(off) == 0, "adaptive 0 still held back: %s" % off)
+    return {"hold_ms_peak": peak, "hold_melt_seconds": round(melt_s, 1),
+            "reallocated_pages": realloc,
+            "reallocated_within_1s_pages":
+                buckets["reallocated_100ms_pages"] +
+                buckets["reallocated_1s_pages"],
+            "saved_pages": after["saved_pages"] - before["saved_pages"]}
+
+
+def _sleep(vm, state):
+    """pm_test "devices": the drivers freeze and restore, the machine does
+    not sleep. Returns the write's status and the kernel's words on it."""
+    vm.sh("echo devices >/sys/power/pm_test; "
+          "echo 0 >/sys/module/suspend/parameters/pm_test_delay 2>/dev/null;"
+          " dmesg -c >/dev/null")
+    rc, out = vm.run("echo %s >/sys/power/state" % state, check=False,
+                     timeout=120)
+    return rc, out + vm.sh("dmesg")
+
+
+@test("hinting.suspend_resume", suite="hinting", limit=300)
+def suspend_resume(ctx):
+    """vmdense_balloon across suspend-to-idle and hibernation (pm_test
+    "devices": the drivers freeze and restore): each time the balloon is
+    given back on freeze and taken again after restore (QMP target kept),
+    and after both, freed memory is still reported back to the host."""
+    guest = balloon_guest(ctx)
+    vm = guest.vm
+    load_module(vm, *OURS)
+    target = 2 * GiB - 256 * (1 << 20)
+    vm.balloon_set_target(target)
+    vm.wait_for(lambda: vm.balloon_query()["actual"] == target,
+                "the balloon to inflate 256 MiB", 120, 0.2)
+    m = {}
+    for state in ("freeze", "disk"):
+        rc, log = _sleep(vm, state)
+        with open(ctx.path("sleep-%s.txt" % state), "w") as f:
+            f.write(log)
+        check(rc == 0, "%s with pm_test devices failed (%d):\n%s" % (
+            state, rc, log[-1500:]))
+        secs = vm.wait_for(lambda: vm.balloon_query()["actual"] == target,
+                           "the balloon back at its target after %s" %
+                           state, 120, 0.2)
+        m[state + "_reinflate_seconds"] = round(secs, 2)
+    vm.balloon_set_target(2 * GiB)
+    vm.wait_for(lambda: vm.balloon_query()["actual"] == 2 * GiB,
+                "the balloon to deflate", 120, 0.2)
+    r = balloon_return(ctx, vm, *OURS, 256)
+    m["returned_mb"] = r["returned_mb"]
+    return m
+
+
+@test("hinting.low_memory_guard", suite="hinting", limit=400)
+def low_memory_guard(ctx):
+    """A 384 MiB guest under stress-ng near its limit, hinting at its most
+    eager (min_order 0, no delay, thresholds 1): reporting must not take
+    the memory the workload is about to need. No OOM kill may happen that
+    the same run without hinting (no balloon driver) does not have too."""
+    ctx.oom_ok = True
+    guest = ctx.shared(BalloonGuest("small", reset=_RESET, mem="384M",
+                                    balloon=True))
+    vm = guest.vm
+    runs = {}
+    for mode in ("without", "with"):
+        if mode == "with":
+            load_module(vm, *OURS)
+            vm.sh("cd %s && echo 0 >min_order && echo 1 >report_threshold "
+                  "&& echo 1 >wake_threshold && echo 0 >delay_ms && "
+                  "echo 0 >adaptive" % SYSFS)
+        free_mb = meminfo(vm)["MemAvailable"] // 1024
+        mark = len(guest.console())
+        # two workers mapping and unmapping, together near all there is
+        vm.sh("stress-ng --vm 2 --vm-bytes %dM --timeout 20s "
+              ">/tmp/stress.out 2>&1 &" % (free_mb - 24))
+        wait_quiet(vm)
+        runs[mode] = guest.console()[mark:].count("invoked oom-killer")
+        ctx.log("%s hinting: %d MiB available, %d OOM kills" % (
+            mode, free_mb, runs[mode]))
+    st = stats(vm)
+    check(runs["with"] <= runs["without"], "hinting made the guest "
+          "OOM-kill %d times, %d without it" % (runs["with"],
+                                                runs["without"]))
+    return {"oom_kills": runs["with"], "oom_kills_without": runs["without"],
+            "guarded": st["guarded"], "reported_mb":
+            round(st["reported_bytes"] / 2**20, 1)}

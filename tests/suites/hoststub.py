@@ -287,3 +287,25 @@ def bad_config(ctx):
         for k in BAD_CONFIG_KINDS:
             metrics["upstream_refused_" + k] = int(up[k])
     return metrics
+
+
+@test("hinting.unload_silent_host", suite="hinting", limit=300)
+def unload_silent_host(ctx):
+    """host-stub's balloon stops acknowledging reports; with a report in
+    flight, rmmod vmdense_balloon: the unload waits out the report's
+    timeout and returns, and nothing of the driver runs after it is gone
+    (a work item queued by the timed-out report and freed with the
+    driver would show as a debug-objects warning or a KFENCE report)."""
+    run = run_l2(ctx, "unload_silent.sh", {"STUB_OPTS": THP})
+    m = _nested(run)
+    unloaded = re.search(r"^L2-UNLOADED rc=(\d+) ms=(\d+)", run.l2_console,
+                         re.M)
+    check(unloaded and unloaded.group(1) == "0", "rmmod failed: %s" % (
+        unloaded.group(0) if unloaded else "no result"))
+    m["unload_ms"] = int(unloaded.group(2))
+    check("L2-STILL-LOADED" not in run.l2_console, "still loaded")
+    broke = re.search(r"^L2-BROKE (\d+)", run.l2_console, re.M)
+    check(broke and int(broke.group(1)) >= 1, "the driver never gave up on "
+          "the silent host: no report was in flight at the unload")
+    check(m.get("reports_dropped", 0) >= 1, "no report reached the host")
+    return m

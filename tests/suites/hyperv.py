@@ -398,3 +398,101 @@ def hot_hints(ctx):
           "failed: %s pages in the guest, %s calls in the stub" % (
               hv.get("hot_failed"), m.get("stub_failed_calls")))
     return m
+
+
+@test("hyperv.lying_host", suite="hyperv", limit=400)
+def lying_host(ctx):
+    """host-stub --lie-zeroed calls memory boot-zeroed that it filled with
+    data. vmdense_hyperv reads a sample of every range before it trusts
+    one: it must refuse known-zero memory (the message, zeroed_refused 1,
+    stats/known_zero_refused), mark nothing known-zero, and no page may be
+    handed out uncleared (256 MiB of __GFP_ZERO pages, every byte)."""
+    run = run_l2(ctx, "run_to_end.sh", {
+        "L2_RUN": "l2/lying_host.sh", "L2_MEM": "512M",
+        "L2_APPEND": "init_on_alloc=1", "STUB_OPTS": "--hyperv --lie-zeroed",
+        "L2_PARAMS": "KZ_MB=256"}, timeout=600, name="lying_host")
+    _check_loaded(run)
+    m = _nested(run)
+    hv, st, kz = run.values("L2-HV"), run.values("L2-ST"), run.values("L2-KZ")
+    check(m.get("stub_boot_zeroed_calls") == 1, "the module did not ask "
+          "for boot-zeroed memory: %s calls" % m.get("stub_boot_zeroed_calls"))
+    check("holds data: known-zero memory is off" in run.l2_console,
+          "no message about the lie in L2's console")
+    m["zeroed_refused"] = hv.get("zeroed_refused", -1)
+    m["known_zero_refused"] = st.get("known_zero_refused", -1)
+    m["known_zero_pages"] = hv.get("known_zero_pages", -1)
+    check(m["zeroed_refused"] == 1 and m["known_zero_refused"] == 1,
+          "the lie was not refused: zeroed_refused %s, known_zero_refused "
+          "%s" % (m["zeroed_refused"], m["known_zero_refused"]))
+    check(m["known_zero_pages"] == 0, "%d pages known zero from a lying "
+          "host" % m["known_zero_pages"])
+    m["gfp_zero_checked_pages"] = kz.get("pages", 0)
+    m["gfp_zero_nonzero_bytes"] = kz.get("nonzero_bytes", -1)
+    m["gfp_zero_checked_skipped_pages"] = kz.get(
+        "gfp_zero_checked_skipped_pages", -1)
+    check(m["gfp_zero_checked_pages"] >= 256 << 7, "the checker got only "
+          "%d pages" % m["gfp_zero_checked_pages"])
+    check(m["gfp_zero_nonzero_bytes"] == 0, "%s non-zero bytes in %s "
+          "__GFP_ZERO pages: pages the lying host called zero were handed "
+          "out uncleared" % (kz.get("nonzero_bytes"), kz.get("pages")))
+    check(m["gfp_zero_checked_skipped_pages"] == 0, "%d clearings skipped "
+          "after the refusal" % m["gfp_zero_checked_skipped_pages"])
+    return m
+
+
+@test("hyperv.hot_add_tracking", suite="hyperv", limit=400)
+def hot_add_tracking(ctx):
+    """Known-zero tracking covers the memory present when it began:
+    memory hot-added later (virtio-mem plugs 256 MiB above the old end of
+    memory) is never called known-zero, the pages handed out from it and
+    from the rest are all cleared where they must be (512 MiB of
+    __GFP_ZERO pages, every byte), and nothing is written past the
+    tracking maps (KFENCE, debug objects and the console check)."""
+    run = run_l2(ctx, "hot_add_tracking.sh", {
+        "L2_MEM": "768M", "L2_APPEND": "init_on_alloc=1"}, timeout=600,
+        name="hot_add_tracking")
+    _check_loaded(run)
+    m = _nested(run)
+    hv0, hv = run.values("L2-HV0"), run.values("L2-HV")
+    kz = run.values("L2-KZ")
+    added = re.search(r"^L2-MEM added_kb=(\d+)", run.l2_console, re.M)
+    check(added and int(added.group(1)) >= 256 << 10, "the plugged memory "
+          "did not come: %s" % (added.group(0) if added else "no line"))
+    m["known_zero_pages_before"] = hv0.get("known_zero_pages", -1)
+    m["known_zero_pages_after"] = hv.get("known_zero_pages", -1)
+    check(m["known_zero_pages_before"] > 0, "no page known zero before the "
+          "hot-add: nothing to check")
+    check(m["known_zero_pages_after"] == m["known_zero_pages_before"],
+          "known-zero pages went from %d to %d with the hot-add" % (
+              m["known_zero_pages_before"], m["known_zero_pages_after"]))
+    _check_gfp_zero(m, kz, pages_min=(512 << 8) // 2)
+    check(m["gfp_zero_checked_skipped_pages"] <= m["known_zero_pages_before"],
+          "more clearings skipped (%d) than pages were known zero (%d)" % (
+              m["gfp_zero_checked_skipped_pages"],
+              m["known_zero_pages_before"]))
+    fill = re.search(r"^integrity-round: .*corrupt_bytes=(\d+)",
+                     run.l2_console, re.M)
+    check(fill and fill.group(1) == "0", "the fill of the hot-added memory "
+          "failed: %s" % (fill.group(0) if fill else "no verdict"))
+    return m
+
+
+@test("hyperv.stalled_host", suite="hyperv", limit=400)
+def stalled_host(ctx):
+    """A host that stops making progress on cold hints (host-stub answers
+    16 heat hints with success and no rep done, 3 s each): memory plugged
+    meanwhile comes online without waiting for it (the hinting worker
+    holds no hotplug lock while the host answers), and vmdense_hyperv
+    gives the call up instead of asking forever (stalled_calls)."""
+    run = run_l2(ctx, "stalled_host.sh", {"L2_MEM": "768M"}, timeout=600,
+                 name="stalled_host")
+    _check_loaded(run)
+    m = _nested(run)
+    hv = run.values("L2-HV")
+    m["guest_stalled_calls"] = hv.get("stalled_calls", -1)
+    check(m.get("stalled_at_online", 99) < 16, "the memory came online only "
+          "after the host stalled %s times: hotplug waited for the host" %
+          m.get("stalled_at_online"))
+    check(m["guest_stalled_calls"] >= 1, "vmdense_hyperv did not give up "
+          "on the stalled call: %s" % hv)
+    return m

@@ -6,11 +6,13 @@ blocks on NUMA node 1 (big-block mode). Names and metric keys are a
 contract. The scenarios check behaviour (exact sizes, no corruption, no
 kernel reports), never timings; timings are reported as metrics."""
 import re
-import time
 
-from vmtest.guests import (GiB, MiB, HostSampler, PlainGuest, load_module,
-                           meminfo, start_holder, stop_holder)
+import vmdense_vm as vmmod
+from vmtest.console import check_clean
+from vmtest.guests import (GiB, MiB, PlainGuest, load_module, meminfo,
+                           start_holder, stop_holder)
 from vmtest.harness import check, test
+from vmtest import workloads
 
 OURS = ("vmdense_virtio_mem", "/sys/bus/virtio/drivers/vmdense_virtio_mem")
 UPSTREAM = ("virtio_mem", "/sys/bus/virtio/drivers/virtio_mem")
@@ -77,57 +79,15 @@ def _check_sizes(vm, size, total0, what=""):
     vm.sh("echo 1 > %s/state_check" % _sysdir(vm))
 
 
-def plug_unplug_run(ctx, vm, module, driver_dir):
-    """Plug 1 GiB, touch it, unplug it with @module; returns the metrics
-    (the baseline runs it with the kernel's virtio_mem)."""
-    load_module(vm, module, driver_dir)
-    total0 = meminfo(vm)["MemTotal"]
-    before = HostSampler(vm).until_stable(2, 20)
-    t0 = time.monotonic()
-    vm.vmem_set_requested(GiB)
-    vm.wait_for(lambda: vm.vmem_props()["size"] == GiB,
-                "the device to report 1 GiB plugged", 120, 0.02)
-    plug_s = time.monotonic() - t0
-    total1 = meminfo(vm)["MemTotal"]
-    check(total1 - total0 == GiB // 1024, "MemTotal grew by %d kB after "
-          "plugging 1 GiB, not %d" % (total1 - total0, GiB // 1024))
-    # use the memory, so that unplugging has something to give back
-    hold_mb = meminfo(vm)["MemAvailable"] // 1024 - 300
-    start_holder(vm, hold_mb)
-    plugged = vm.host_mb()
-    stop_holder(vm)
-    t0 = time.monotonic()
-    vm.vmem_set_requested(0)
-    vm.wait_for(lambda: vm.vmem_props()["size"] == 0,
-                "the device to report 0 plugged", 300, 0.02)
-    unplug_s = time.monotonic() - t0
-    total2 = meminfo(vm)["MemTotal"]
-    check(total2 == total0, "MemTotal %d kB after unplugging all, %d kB "
-          "before plugging" % (total2, total0))
-    after = HostSampler(vm).until_stable(2, 20)
-    ctx.log("%s: plugged 1 GiB in %.2f s, unplugged in %.2f s; host memory "
-            "%.0f -> %.0f -> %.0f MiB" % (module, plug_s, unplug_s, before,
-                                          plugged, after))
-    check(plugged - after >= 900, "unplugging 1 GiB gave back only %.0f "
-          "MiB to the host" % (plugged - after))
-    vm.sh("rmmod %s" % module)
-    return {"plug_seconds": round(plug_s, 3),
-            "unplug_seconds": round(unplug_s, 3),
-            "host_mb_before": round(before, 1),
-            "host_mb_plugged": round(plugged, 1),
-            "host_mb_after": round(after, 1),
-            "touched_mb": hold_mb, "accel": vm.accel_used}
-
-
 @test("virtio_mem.plug_unplug", suite="virtio_mem", limit=300)
 def plug_unplug(ctx):
     """Plug 1 GiB, fill it, unplug it with our driver: exact sizes, the
     host gets the memory back. test-full adds the kernel's virtio_mem in
     the same guest (upstream_*; baseline.virtio_mem.plug_unplug)."""
     vm = sub_block_guest(ctx)
-    m = plug_unplug_run(ctx, vm, *OURS)
+    m = workloads.plug_unplug(ctx, vm, *OURS)
     if ctx.full:
-        up = plug_unplug_run(ctx, vm, *UPSTREAM)
+        up = workloads.plug_unplug(ctx, vm, *UPSTREAM)
         for k in ("plug_seconds", "unplug_seconds", "host_mb_before",
                   "host_mb_plugged", "host_mb_after"):
             m["upstream_" + k] = up[k]
@@ -255,53 +215,6 @@ def integrity(ctx):
             "checker_rounds": rounds, "migration_failures": fails}
 
 
-def _unplug_under_load(ctx, vm, guest, module, driver_dir, window_s=60):
-    """Plug 1 GiB, load the guest with stress-ng (1200 MiB kept mapped by
-    two workers), ask for 0: how much came out within window_s, and how
-    much could have (MemFree less the driver's reserve when the request
-    came: the rest is in use). Returns a dict of metrics."""
-    load_module(vm, module, driver_dir)
-    # if memory runs out, the OOM killer must pick the load, not the
-    # agent that serves this test
-    vm.sh("echo -1000 > /proc/$PPID/oom_score_adj")
-    _resize(vm, GiB)
-    vm.sh("stress-ng --vm 2 --vm-bytes 1200M --vm-keep --timeout 900 "
-          ">/tmp/stress.out 2>&1 &\necho $! >/tmp/stress.pid")
-    # let the workers map and touch their memory
-    vm.wait_for(lambda: meminfo(vm)["MemFree"] < 900 * 1024,
-                "stress-ng to take its memory", 120, 0.5)
-    time.sleep(3)
-    reserve = int(_attr(vm, "unplug_reserve_mb")) if module == OURS[0] \
-        else 0
-    free_mb = meminfo(vm)["MemFree"] // 1024
-    t0 = time.monotonic()
-    vm.vmem_set_requested(0)
-    last, last_t = GiB, 0.0
-    while True:
-        now = time.monotonic() - t0
-        size = vm.vmem_props()["size"]
-        if size != last:
-            last, last_t = size, now
-        if size == 0 or now > window_s or (now - last_t > 15 and now > 20):
-            break
-        time.sleep(0.2)
-    unplugged_mb = (GiB - last) / MiB
-    vm.sh("kill $(cat /tmp/stress.pid); sleep 1; true")
-    rest_s = None
-    if last:
-        # without the load, what is left must come out as well
-        rest_s = vm.wait_for(lambda: vm.vmem_props()["size"] == 0,
-                             "the rest to be unplugged after the load",
-                             180, 0.2)
-    ooms = guest.console().count("invoked oom-killer")
-    vm.sh("rmmod %s" % module)
-    return {"unplugged_mb": round(unplugged_mb, 1),
-            "requested_unplug_mb": 1024, "seconds": round(last_t, 2),
-            "rest_seconds": round(rest_s, 2) if rest_s is not None else 0,
-            "memfree_mb_at_request": free_mb, "reserve_mb": reserve,
-            "oom_kills": ooms}
-
-
 @test("virtio_mem.unplug_under_pressure", suite="virtio_mem", limit=600)
 def unplug_under_pressure(ctx):
     """stress-ng keeps 1200 MiB of the guest's 2 GiB mapped while 1 GiB is
@@ -312,7 +225,7 @@ def unplug_under_pressure(ctx):
     (upstream_*)."""
     guest = ctx.shared(VmemGuest("vmem", reset=_RESET, mem="1G", vmem="2G",
                                  vmem_block="2M"))
-    m = _unplug_under_load(ctx, guest.vm, guest, *OURS)
+    m = workloads.unplug_under_load(ctx, guest.vm, guest, *OURS)
     allowed = min(1024, m["memfree_mb_at_request"] - m["reserve_mb"])
     ctx.log("ours: %.0f of 1024 MiB unplugged under load in %.1f s; "
             "memory allowed %d MiB" % (m["unplugged_mb"], m["seconds"],
@@ -326,7 +239,7 @@ def unplug_under_pressure(ctx):
               m["unplugged_mb"], allowed))
     m["allowed_unplug_mb"] = allowed
     if ctx.full:
-        up = _unplug_under_load(ctx, guest.vm, guest, *UPSTREAM)
+        up = workloads.unplug_under_load(ctx, guest.vm, guest, *UPSTREAM)
         for k in ("unplugged_mb", "requested_unplug_mb", "seconds",
                   "oom_kills"):
             m["upstream_" + k] = up[k]
@@ -379,3 +292,101 @@ def numa_node(ctx):
     _resize(vm, 0)
     vm.wait_for(lambda: node1_kb() == 0, "node 1 to be empty", 10)
     return {"node": 1}
+
+
+def _sleep(vm, state):
+    """pm_test "devices": the drivers freeze and restore, the machine does
+    not sleep. Returns the write's status and the kernel's words on it."""
+    vm.sh("echo devices >/sys/power/pm_test; "
+          "echo 0 >/sys/module/suspend/parameters/pm_test_delay 2>/dev/null;"
+          " dmesg -c >/dev/null")
+    rc, out = vm.run("echo %s >/sys/power/state" % state, check=False,
+                     timeout=120)
+    return rc, out + vm.sh("dmesg")
+
+
+@test("virtio_mem.suspend_resume", suite="virtio_mem", limit=300)
+def suspend_resume(ctx):
+    """vmdense_virtio_mem across sleep (pm_test "devices"): with nothing
+    plugged, suspend-to-idle and hibernation both freeze and restore it,
+    and plugging works after; with 256 MiB plugged (data in it),
+    suspend-to-idle keeps the memory, while hibernation is refused with a
+    message (the device may not keep memory across it), and the memory
+    and its data stay; unplugging works after."""
+    vm = sub_block_guest(ctx)
+    load_module(vm, *OURS)
+    total0 = meminfo(vm)["MemTotal"]
+    m = {}
+    for state in ("freeze", "disk"):
+        rc, log = _sleep(vm, state)
+        with open(ctx.path("empty-%s.txt" % state), "w") as f:
+            f.write(log)
+        check(rc == 0, "%s with nothing plugged failed (%d):\n%s" % (
+            state, rc, log[-1500:]))
+    _resize(vm, 256 * MiB)
+    _check_sizes(vm, 256 * MiB, total0, "plugged after resume: ")
+    start_holder(vm, 192)
+    rc, log = _sleep(vm, "freeze")
+    with open(ctx.path("plugged-freeze.txt"), "w") as f:
+        f.write(log)
+    check(rc == 0, "suspend-to-idle with memory plugged failed (%d):\n%s" % (
+        rc, log[-1500:]))
+    _check_sizes(vm, 256 * MiB, total0, "after suspend-to-idle: ")
+    rc, log = _sleep(vm, "disk")
+    with open(ctx.path("plugged-disk.txt"), "w") as f:
+        f.write(log)
+    check(rc != 0 and "cannot sleep with" in log, "hibernation with memory "
+          "plugged was not refused (%d):\n%s" % (rc, log[-1500:]))
+    _check_sizes(vm, 256 * MiB, total0, "after the refused hibernation: ")
+    stop_holder(vm)
+    _resize(vm, 0)
+    _check_sizes(vm, 0, total0, "at 0: ")
+    m["states"] = 4
+    return m
+
+
+@test("virtio_mem.kdump", suite="virtio_mem", limit=400)
+def kdump(ctx):
+    """A real crash kernel (kexec -p, crashkernel=): the crashed kernel had
+    256 MiB plugged and in use. In the kdump kernel vmdense_virtio_mem
+    must leave that memory plugged (no UNPLUG_ALL: the device still has
+    256 MiB), say it runs for a dump, and /proc/vmcore must read whole
+    (the driver tells it which device memory is plugged)."""
+    with open(vmmod.KERNEL, "rb") as f:
+        kernel = f.read()
+    with open(vmmod.INITRD_SLIM, "rb") as f:
+        initrd = f.read()
+    with vmmod.VM(mem="1G", vmem="1G", vmem_block="2M", timeout=360,
+                  cmdline="crashkernel=160M", cmd="sh /vmdense/kdump/crash.sh",
+                  log=ctx.path("serial.log"), extra_files={
+                      "vmdense/crash/bzImage": (0o644, kernel),
+                      "vmdense/crash/initrd": (0o644, initrd)}) as vm:
+        vm.wait_for(lambda: "KDUMP-READY" in vm.serial(),
+                    "the first kernel's driver", 120, 0.2)
+        vm.vmem_set_requested(256 * MiB)
+        vm.wait_for(lambda: "KDUMP-CRASHING" in vm.serial() or
+                    "KDUMP-LOAD-FAILED" in vm.serial(),
+                    "the crash kernel to be loaded", 180, 0.2)
+        check("KDUMP-LOAD-FAILED" not in vm.serial(), "kexec -p failed:\n%s"
+              % vm.serial_tail())
+        vm.wait_for(lambda: "KDUMP-DRIVER" in vm.serial(),
+                    "the kdump kernel to load the driver", 180, 0.2)
+        plugged = vm.vmem_props()["size"]
+        rc, text = vm.wait_exit()
+    read = re.search(r"KDUMP-READ rc=(\d+) (.*)", text)
+    size = re.search(r"KDUMP-KERNEL vmcore_bytes=(\d+)", text)
+    check(size, "the kdump kernel has no /proc/vmcore:\n%s" %
+          "\n".join(text.splitlines()[-30:]))
+    check(plugged == 256 * MiB, "the kdump kernel's driver left %d bytes "
+          "plugged of the crashed kernel's 256 MiB" % plugged)
+    check("KDUMP-MSG" in text, "the driver did not say it runs for a dump")
+    check(read and read.group(1) == "0", "reading /proc/vmcore failed: %s"
+          % (read.group(0) if read else "no result"))
+    # the crash itself is the point: its report is expected
+    console = text.split("KDUMP-CRASHING", 1)
+    check_clean(console[0], "the first kernel's console")
+    after = console[1].split("KDUMP-KERNEL", 1)[-1]
+    check_clean(after, "the kdump kernel's console")
+    return {"plugged_mb_in_kdump": plugged // MiB,
+            "vmcore_mb": int(size.group(1)) >> 20,
+            "read": read.group(2).strip()}

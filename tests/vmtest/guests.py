@@ -30,18 +30,19 @@ class PlainGuest(Shared):
         self.opts = vm_opts
         self.key = (name,) + tuple(sorted(vm_opts.items()))
         self.vm = None
-        self._boots = 0
         self._begin = 0
 
     def label(self):
         return "guest %s (%s)" % (self.name, ", ".join(
             "%s=%s" % kv for kv in sorted(self.opts.items())))
 
+    boots = {}  # per name, in this run: for the log names
+
     def open(self):
-        self._boots += 1
+        n = PlainGuest.boots[self.name] = PlainGuest.boots.get(self.name, 0) + 1
         d = os.path.join(OUT, "logs", "guests")
         os.makedirs(d, exist_ok=True)
-        self.log = os.path.join(d, "%s-%d.log" % (self.name, self._boots))
+        self.log = os.path.join(d, "%s-%d.log" % (self.name, n))
         self.vm = vmmod.VM(log=self.log, timeout=3600, **self.opts)
         self.vm.start()
 
@@ -74,7 +75,7 @@ class PlainGuest(Shared):
         with open(ctx.path("serial.log"), "w") as f:
             f.write(text)
         check_clean(text, "the guest's console (%s)" % ctx.path(
-            "serial.log"))
+            "serial.log"), oom_ok=ctx.oom_ok)
 
 
 def meminfo(vm):

@@ -53,19 +53,20 @@ class NestedL1(Shared):
     def label(self):
         return "the nested L1"
 
+    boots = 0   # of the run, for the log names
+
     def __init__(self):
         self.l1 = None
-        self._boots = 0
 
     def open(self):
         stub_built()
         for f in (vmmod.KERNEL, vmmod.INITRD_SLIM, vmmod.INITRD):
             if not os.path.exists(f):
                 raise Skip("%s missing: run make build" % f)
-        self._boots += 1
+        NestedL1.boots += 1
         d = os.path.join(OUT, "logs", "guests")
         os.makedirs(d, exist_ok=True)
-        self.l1 = nested.L1(os.path.join(d, "L1-%d.log" % self._boots),
+        self.l1 = nested.L1(os.path.join(d, "L1-%d.log" % NestedL1.boots),
                             extra={L2_FULL.lstrip("/"): vmmod.INITRD},
                             timeout=24 * 3600).start()
         if not self.l1.has_kvm:

@@ -15,6 +15,42 @@
 static unsigned int cold_type;
 
 /*
+ * A rep hypercall: the host may return early (success, fewer reps done
+ * than asked) and is asked again from where it stopped. A host that
+ * makes no progress HV_MEM_STALLS_MAX times in a row is given up on:
+ * the kernel's own helper would ask forever, holding whatever the caller
+ * holds. Returns the last status, with the reps done in its rep field.
+ */
+#define HV_MEM_STALLS_MAX	16
+
+static u64 hv_mem_rep_call(u16 code, unsigned int reps, void *in)
+{
+	unsigned int done = 0, stalls = 0, comp;
+	u64 status;
+
+	for (;;) {
+		status = hv_do_hypercall(code |
+				(u64)reps << HV_HYPERCALL_REP_COMP_OFFSET |
+				(u64)done << HV_HYPERCALL_REP_START_OFFSET,
+				in, NULL);
+		if (!hv_result_success(status))
+			return status;
+		comp = hv_repcomp(status);
+		if (comp >= reps)
+			return status;
+		if (comp > done) {
+			done = comp;
+			stalls = 0;
+		} else if (++stalls >= HV_MEM_STALLS_MAX) {
+			atomic_long_inc(&hv_mem.cnt.stalled_calls);
+			return HV_STATUS_TIME_OUT |
+			       (u64)done << HV_HYPERCALL_REP_COMP_OFFSET;
+		}
+		cond_resched();
+	}
+}
+
+/*
  * One heat-hint call of @type over @n ranges prepared in the input page
  * (call_lock held); *@done is the pages the host took.
  */
@@ -25,9 +61,7 @@ int hv_mem_heat_call(unsigned int type, unsigned int n, unsigned long *done)
 	u64 status;
 
 	*(u64 *)hv_mem.in = type;
-	/* the helper repeats the call itself while reps remain */
-	status = hv_do_rep_hypercall(HV_EXT_CALL_MEMORY_HEAT_HINT, n, 0,
-				     hv_mem.in, NULL);
+	status = hv_mem_rep_call(HV_EXT_CALL_MEMORY_HEAT_HINT, n, hv_mem.in);
 	comp = hv_result_success(status) ? n : min(hv_repcomp(status), n);
 	*done = 0;
 	for (i = 0; i < comp; i++)

@@ -52,6 +52,13 @@ int hv_mem_query_zeroed(void *out, struct hv_mem_zeroed *z)
 	u64 count, i;
 	int ret;
 
+	long n;
+
+	/* an isolated VM's memory is not the host's to vouch for */
+	if (hv_is_isolation_supported()) {
+		pr_info("vmdense_hyperv: isolated VM: boot-zeroed memory not used\n");
+		return -EPERM;
+	}
 	ret = hinting_known_zero_begin();
 	if (ret)
 		return ret;
@@ -67,7 +74,13 @@ int hv_mem_query_zeroed(void *out, struct hv_mem_zeroed *z)
 			continue;
 		z->ranges++;
 		z->pages += pages;
-		z->known_zero += hinting_known_zero_add(start, pages);
+		/* a sample of each range is read: data in it ends it all */
+		n = hinting_known_zero_add(start, pages);
+		if (n < 0) {
+			z->refused = true;
+			return n;
+		}
+		z->known_zero += n;
 	}
 	return 0;
 }

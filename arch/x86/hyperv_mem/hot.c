@@ -55,9 +55,11 @@ int hv_mem_hot_hint_node(int nid)
 
 /*
  * A memory block came online: hint the runs of it that reached the buddy
- * allocator. Pages a virtio-mem driver keeps fake-offline (unplugged
- * sub-blocks) are PageOffline and are skipped: the host has no memory
- * behind them to back.
+ * allocator, and keep them from cold hints until they are used (freed
+ * memory coming online is reported like any other, which would discard
+ * what the host just backed). Pages a virtio-mem driver keeps
+ * fake-offline (unplugged sub-blocks) are PageOffline and are skipped:
+ * the host has no memory behind them to back.
  */
 static void hot_hint_online(unsigned long pfn, unsigned long nr)
 {
@@ -66,8 +68,11 @@ static void hot_hint_online(unsigned long pfn, unsigned long nr)
 	while (pfn < end) {
 		for (run = pfn; run < end && !PageOffline(pfn_to_page(run));)
 			run++;
-		if (run > pfn && !hv_mem_hot_hint(pfn, run - pfn))
+		if (run > pfn && !hv_mem_hot_hint(pfn, run - pfn)) {
 			atomic_long_add(run - pfn, &hv_mem.cnt.hot_online_pages);
+			/* the host just backed it: no cold hint for it */
+			hinting_keep(pfn, run - pfn);
+		}
 		for (pfn = run; pfn < end && PageOffline(pfn_to_page(pfn));)
 			pfn++;
 		cond_resched();

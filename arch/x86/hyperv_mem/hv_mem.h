@@ -27,6 +27,7 @@ struct hv_mem_zeroed {
 	unsigned long ranges;		/* ranges the host named */
 	unsigned long pages;		/* pages in those ranges */
 	unsigned long known_zero;	/* made known-zero from them */
+	bool refused;			/* a range held data: none is used */
 };
 
 struct hv_mem_counters {
@@ -38,6 +39,7 @@ struct hv_mem_counters {
 	atomic_long_t hot_pages;	/* base pages the host prefaulted */
 	atomic_long_t hot_failed;	/* base pages of failed hot hints */
 	atomic_long_t hot_online_pages;	/* hinted as they came online */
+	atomic_long_t stalled_calls;	/* given up: no reps done, again */
 };
 
 struct hv_mem {

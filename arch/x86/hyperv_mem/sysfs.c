@@ -87,19 +87,22 @@ CNT(hot_calls);
 CNT(hot_pages);
 CNT(hot_failed);
 CNT(hot_online_pages);
+CNT(stalled_calls);
 
 /* set once, before these files exist: plain reads */
 #define ZEROED(_name, _field)						\
 static ssize_t _name##_show(struct kobject *k, struct kobj_attribute *a,\
 			    char *buf)					\
 {									\
-	return sysfs_emit(buf, "%lu\n", hv_mem.zeroed._field);		\
+	return sysfs_emit(buf, "%lu\n",					\
+			  (unsigned long)hv_mem.zeroed._field);		\
 }									\
 static struct kobj_attribute attr_##_name = __ATTR_RO(_name)
 
 ZEROED(zeroed_ranges, ranges);
 ZEROED(zeroed_pages, pages);
 ZEROED(known_zero_pages, known_zero);
+ZEROED(zeroed_refused, refused);
 static struct kobj_attribute attr_capabilities = __ATTR_RO(capabilities);
 static struct kobj_attribute attr_hot_hint = __ATTR_WO(hot_hint);
 static struct kobj_attribute attr_hot_hint_node = __ATTR_WO(hot_hint_node);
@@ -131,6 +134,8 @@ static struct attribute *hv_mem_attrs[] = {
 	&attr_zeroed_ranges.attr,
 	&attr_zeroed_pages.attr,
 	&attr_known_zero_pages.attr,
+	&attr_zeroed_refused.attr,
+	&attr_stalled_calls.attr,
 	NULL,
 };
 

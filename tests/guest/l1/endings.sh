@@ -6,12 +6,11 @@
 #   MONITOR=host-stub (options in STUB_OPTS) or MONITOR=qemu (QEMU with
 #   KVM, unpacked from /vmdense/qe.tar.xz on first use),
 # with L2_KERNEL as its kernel. Prints an ENDING line; on any other ending
-# than a clean one, the tail of L1's KVM trace and kernel log.
+# than a clean one, the tail of L1's kernel log (and of its KVM trace:
+# lib/l1.sh dumps it for host-stub).
 # shellcheck source-path=SCRIPTDIR/..
 # shellcheck source=lib/l1.sh
 . /vmdense/lib/l1.sh
-# shellcheck source=lib/kvm_trace.sh
-. /vmdense/lib/kvm_trace.sh
 : "${MONITOR:=host-stub}" "${STUB_OPTS:=}" "${IDLE_S:=60}" "${FILL_MB:=256}"
 : "${L2_TIMEOUT:=900}"
 
@@ -40,9 +39,9 @@ qemu_run() {
 	[ "$status" = 0 ]
 }
 
-kvm_trace_start
 t0=$(now)
 if [ "$MONITOR" = qemu ]; then
+	kvm_trace_start
 	qemu_run
 else
 	# shellcheck disable=SC2086 # STUB_OPTS is a list of options
@@ -52,7 +51,7 @@ fi
 rc=$?
 metric run_seconds "$(elapsed "$t0")"
 if [ $rc -ne 0 ]; then
-	kvm_trace_dump 120
+	[ "$MONITOR" = qemu ] && kvm_trace_dump 200
 	dmesg | tail -20 | sed 's/^/L1-DMESG| /'
 fi
 kvm_trace_stop

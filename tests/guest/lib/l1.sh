@@ -21,6 +21,9 @@
 : "${L2_APPEND:=}"
 : "${SOCK:=/tmp/c.sock}"
 : "${STATS_OUT:=/tmp/stats.json}"
+# shellcheck source=lib/kvm_trace.sh
+. /vmdense/lib/kvm_trace.sh
+
 # Kernel parameters of every L2: panic and oops end the run at once, so a
 # failure is seen when it happens rather than at the time limit.
 L2_BASE_APPEND="console=ttyS0 panic=-1 oops=panic memhp_default_state=online_movable vmdense_hyperv_early.boot_zeroed=0"
@@ -56,6 +59,7 @@ stub_start() {
 	shift 2
 	rm -f "$SOCK" "$STATS_OUT"
 	mirror_start
+	kvm_trace_start
 	"$STUB" --kernel "$L2_KERNEL" --initrd "$L2_INITRD" --mem "$L2_MEM" \
 		--smp "$L2_SMP" --console "$L2_LOG" --control "$SOCK" \
 		--timeout "$L2_TIMEOUT" --stats-out "$STATS_OUT" \
@@ -84,6 +88,11 @@ stub_end() {
 	grep -v '^host-stub: .*, exit status' /tmp/stub.err | sed 's/^/L1-STUB| /'
 	mirror_stop
 	echo "ENDING monitor=host-stub status=$rc reason=${why:-unknown}"
+	# how L2 got there is only in L1's trace of KVM's exits
+	case $why in
+	*triple*|*reset*|*halted*|*"time limit"*) kvm_trace_dump 200 ;;
+	esac
+	kvm_trace_stop
 	return $rc
 }
 
