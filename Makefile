@@ -13,11 +13,23 @@
 #   make vm       boot the guest with a shell on this terminal
 #   make check    checkpatch on our C and headers
 #   make clean    remove out/ (the unpacked kernel and all results)
+#
+# Packages and deployment (README.md, "Packages and deployment"):
+#   make deb      the vmdense kernel as a Debian linux-image package in
+#                 out/deb (Debian's 6.12 config + configs/vmdense.config,
+#                 make bindeb-pkg in out/deb-build); hours on 2 cores
+#   make dkms-deb vmdense_virtio_mem and vmdense_balloon as a DKMS package
+#                 for stock kernels: out/deb/vmdense-dkms_<version>_all.deb
+#   make deploy   the deployment tier (tests/run deploy): a debootstrapped
+#                 Debian 12 guest with systemd installs the DKMS package on
+#                 its stock kernel, then boots the kernel package; builds
+#                 the kernel package first if out/deb has none
 
 SHELL := /bin/bash
 T ?=
 
 .PHONY: all deps kernel initramfs build run vm test test-full bench check clean
+.PHONY: deb dkms-deb deploy
 
 all: build
 
@@ -52,3 +64,15 @@ check:
 
 clean:
 	rm -rf out
+
+deb: deps
+	@scripts/build-deb
+
+dkms-deb:
+	@scripts/build-dkms-deb
+
+# The kernel package takes hours to build: made once here when missing,
+# rebuilt by make deb.
+deploy: deps dkms-deb
+	@ls out/deb/linux-image-*-vmdense_*.deb >/dev/null 2>&1 || scripts/build-deb
+	@tests/run $(or $(T),deploy)

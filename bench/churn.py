@@ -19,12 +19,14 @@ reported pages allocated again within 1 s, the guests' host page faults
 lock hold). Files: churn.json, churn.png (host memory over time with the
 reporting events), churn-summary.md.
 """
+import concurrent.futures
 import json
 import os
 import random
 import statistics
 import time
 
+import capture
 import density
 from density import MiB, progress, vmmod
 
@@ -179,6 +181,12 @@ def summarize(reps):
         "worker_cpu_share": _spread(
             sum(st.get("worker_cpu_ns", 0) for st in r["hinting_stats"]) /
             1e9 / max(1e-9, sum(r["host_cpu_s"])) for r in reps),
+        # capture's share: qualifying frees (stats/captured) times what
+        # each one costs (bench/capture.py); 0 without that figure
+        "capture_cpu_share": _spread(
+            sum(st.get("captured", 0) for st in r["hinting_stats"]) *
+            (capture.added_ns_per_capture() or 0) / 1e9 /
+            max(1e-9, sum(r["host_cpu_s"])) for r in reps),
         "lock_hold_ms_per_guest": _spread(
             per_guest(r, "lock_hold_ns") / 1e6 for r in reps),
         "return_95_seconds": _spread(r["return"]["return_95_seconds"]
@@ -221,8 +229,8 @@ def table(results, reps):
             "| host MiB mean (min-max) | peak | vs upstream mean "
             "| reported MiB/guest | realloc < 1 s MiB/guest | host faults/guest "
             "| 1200 MiB: 95 % after s | back within 1 s | worker CPU share "
-            "| zone lock ms/guest |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+            "| capture CPU share | zone lock ms/guest |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, res in results.items():
         s = res["summary"]
 
@@ -233,7 +241,7 @@ def table(results, reps):
             return "%+.1f %%" % (100 * (a / b - 1)) if a and b else "-"
         rows.append(
             "| %s | %.0f (%.0f-%.0f) | %s | %.0f (%.0f-%.0f) | %.0f | %s "
-            "| %.0f | %.1f | %.0f | %s | %s | %s | %.1f |" % (
+            "| %.0f | %.1f | %.0f | %s | %s | %s | %s | %.1f |" % (
                 name, s["bogo_ops_per_cpu_s"]["median"],
                 s["bogo_ops_per_cpu_s"]["min"],
                 s["bogo_ops_per_cpu_s"]["max"],
@@ -249,6 +257,8 @@ def table(results, reps):
                 if s["returned_1s_share"]["median"] else "-",
                 "%.3f %%" % (100 * s["worker_cpu_share"]["median"])
                 if s["worker_cpu_share"]["median"] else "-",
+                "%.3f %%" % (100 * s["capture_cpu_share"]["median"])
+                if s["capture_cpu_share"]["median"] else "-",
                 s["lock_hold_ms_per_guest"]["median"]))
     return ("Medians over %d repetition(s), min-max in brackets.\n\n" % reps
             + "\n".join(rows) + "\n")
@@ -268,9 +278,11 @@ def write_outputs(doc, prefix):
 
 def run(guests=3, guest_mem="1536M", reps=3, phases=6, phase_s=20,
         configs=None, seed=2, interval=0.5, out=density.BENCH_OUT,
-        name="churn"):
+        name="churn", parallel=False):
     """Run the benchmark; returns the results document (also written as
-    JSON, a plot and a markdown table under @out)."""
+    JSON, a plot and a markdown table under @out). @parallel: the
+    configurations of a repetition run at the same time (needs a core per
+    guest of all of them)."""
     os.makedirs(out, exist_ok=True)
     logdir = os.path.join(out, name + "-logs")
     os.makedirs(logdir, exist_ok=True)
@@ -279,13 +291,25 @@ def run(guests=3, guest_mem="1536M", reps=3, phases=6, phase_s=20,
     names = configs or list(CONFIGS)
     raw = {n: [] for n in names}
     for r in range(reps):
+        if parallel:
+            # every configuration at once, each with its own guests: one
+            # period of the machine for all (a host with a core per guest)
+            progress("churn: repetition %d/%d, %s at once, %d guests x %s "
+                     "each" % (r + 1, reps, ", ".join(names), guests,
+                               guest_mem))
+            with concurrent.futures.ThreadPoolExecutor(len(names)) as ex:
+                futs = {n: ex.submit(run_config, n, guests, guest_mem, sched,
+                                     interval, logdir) for n in names}
+                for n, fut in futs.items():
+                    raw[n].append(fut.result())
+            continue
         for cname in names:
             progress("churn %s: repetition %d/%d, %d guests x %s" % (
                 cname, r + 1, reps, guests, guest_mem))
             raw[cname].append(run_config(cname, guests, guest_mem, sched,
                                          interval, logdir))
     doc = {"guests": guests, "guest_mem": guest_mem, "repetitions": reps,
-           "schedule": sched, "seed": seed,
+           "parallel": parallel, "schedule": sched, "seed": seed,
            "configs": {n: {"reps": raw[n]} for n in names}}
     write_outputs(doc, os.path.join(out, name))
     return doc

@@ -20,7 +20,6 @@ and hyperv.png.
 """
 import json
 import os
-import re
 import statistics
 import sys
 
@@ -28,12 +27,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path[:0] = [os.path.join(ROOT, "scripts"), os.path.join(ROOT, "tests")]
 
-import harness  # noqa: E402
-from suites.hoststub import (EARLY_ZEROED, L2_APPEND, L2_SMP,  # noqa: E402
-                             STUB, _nested)
-from suites.hyperv import (RETURN_PATHS, fill_free_run,  # noqa: E402
-                           first_touch_run, skip_zeroing_run)
+from vmtest import harness  # noqa: E402
+from vmtest.hyperv_workloads import (EARLY_ZEROED, boot_times,  # noqa: E402
+                                     fill_free, first_touch, skip_zeroing)
 
+# the three ways of giving free memory back, on one workload
+RETURN_PATHS = ("vmdense_hyperv", "vmdense_balloon", "virtio_balloon")
 OUTDIR = os.path.join(ROOT, "out", "bench")
 # sizes of the skip-zeroing batches (MiB), larger than the test's; the
 # time keys are named after them (skip_zeroing_run())
@@ -91,80 +90,51 @@ BOOTS = (("ioa0", "init_on_alloc=0"), ("ioa1", "init_on_alloc=1"),
          ("ioa1_skip", "init_on_alloc=1 " + EARLY_ZEROED))
 
 
-def boot_times(ctx, boots=3):
-    """L2 (1 GiB, L2_SMP vCPUs, Hyper-V CPUID so that the boot-zeroed
-    query can run, no vmdense module) booted `boots` times in each way of
-    BOOTS, taking turns, in one L1: seconds from kernel start
-    to L2 user space (its init's 'userspace up' line), and the clearings
-    skipped by then. An L2 that does not come up is left out (the nested
-    accidents of tests/suites/hoststub.py); returns {name: [seconds...]}
-    plus "<name>_unpack": [seconds of the initramfs unpack...],
-    "ioa1_skip_pages": [pages...] and "pairs": [[ioa1, ioa1_skip]...], the
-    boots of one round."""
-    # seconds from printk time stamps in an L2 console: the initramfs
-    # unpack, where most of the boot's skipped clearings are
-    script = r"""
-t_of() { sed -n "s/^\[ *\([0-9.]*\)\] $2.*/\1/p" "$1" | head -1; }
-unpack() {
-	awk -v a="$(t_of "$1" 'Unpacking initramfs')" \
-		-v b="$(t_of "$1" 'Freeing initrd memory')" \
-		'BEGIN { if (a != "" && b != "") printf "unpack=%.2f", b - a }'
-}
-"""
-    # Boot 0 warms L1 up and is not counted. Every other round runs in
-    # the opposite order: the boots of one L1 drift (one probe, 2026-12-01:
-    # 21, 23, 26, 30, 34, 57 s, then 35, 24, 26 s), which a fixed order
-    # would charge to the ways booted last.
-    for i in range(len(BOOTS) * boots + 1):
-        rnd, j = divmod(i - 1, len(BOOTS))
-        name, append = BOOTS[j if rnd % 2 == 0 else -1 - j] if i else BOOTS[1]
-        name = name if i else "warmup"
-        script += (
-            "%s --hyperv --kernel /vmdense/bzImage "
-            "--initrd /vmdense/l2.cpio.gz "
-            "--mem 1024M --smp %d --append '%s printk.time=1 %s' "
-            "--console /tmp/l2-%d.log --timeout 200\n"
-            "echo \"BOOT %s %d $(grep -o 'userspace up after [0-9.]*' "
-            "/tmp/l2-%d.log) $(grep -o 'L2-BT skipped=[0-9]*' /tmp/l2-%d.log)"
-            " $(unpack /tmp/l2-%d.log)\"\n"
-            % (STUB, L2_SMP, L2_APPEND, append, i, name, rnd, i, i, i))
-    l2 = ("echo L2-BT skipped=$(cat /sys/kernel/mm/hinting/stats/"
-          "zeroing_skipped_pages)\nexit 7")
-    # the full initramfs: its 37 MiB of page cache are more of what a
-    # guest's boot allocates (and clears with init_on_alloc=1)
-    _, text, _ = _nested(ctx, script + "exit 0\n", l2, timeout=1800,
-                         l2_full_initrd=True)
-    res = {name: [] for name, _ in BOOTS}
-    res["warmup"] = []
-    res["ioa1_skip_pages"] = []
-    by_round = {}
-    for name, rnd, secs, skipped, unpack in re.findall(
-            r"^BOOT (\w+) (-?\d+) userspace up after ([\d.]+)"
-            r"(?: L2-BT skipped=(\d+))?(?: unpack=([\d.]+))?", text, re.M):
-        res[name].append(float(secs))
-        if unpack:
-            res.setdefault(name + "_unpack", []).append(float(unpack))
-        by_round.setdefault(rnd, {})[name] = float(secs)
-        if name == "ioa1_skip" and skipped:
-            res["ioa1_skip_pages"].append(int(skipped))
-    res.pop("warmup")
-    res.pop("warmup_unpack", None)
-    # the two init_on_alloc=1 boots of one round, one right after the other
-    # (skipping second in even rounds, first in odd ones)
-    res["pairs"] = [[r["ioa1"], r["ioa1_skip"]] for r in by_round.values()
-                    if "ioa1" in r and "ioa1_skip" in r]
-    return res
-
-
-def _step(r, runs, what, tag, fn, failures):
+def _step(runner, r, runs, what, tag, fn, failures):
     """One nested run of repetition r: progress line, its own log
     directory, a failure noted rather than raised."""
     print("[hyperv] run %d/%d: %s" % (r + 1, runs, what), flush=True)
-    ctx = harness.Context("bench-hyperv-%s-%d" % (tag, r))
+    ctx = harness.Context("bench-hyperv-%s-%d" % (tag, r), runner)
     res = _attempt(what, lambda: fn(ctx))
     if not res:
         failures.append("%s run %d" % (what, r + 1))
     return res
+
+
+def _repetitions(runner, runs, ret, zero, boot, boot_pairs, touch,
+                 failures):
+    """The nested runs of every repetition, their figures appended to the
+    lists in @ret, @zero, @boot, @boot_pairs and @touch."""
+    for r in range(runs):
+        for path in RETURN_PATHS:
+            res = _step(runner, r, runs, "fill and free 1 GiB, " + path,
+                        path, lambda ctx: fill_free(ctx, path, "bench"),
+                        failures)
+            for k in ret[path] if res else ():
+                ret[path][k].append(res[1].get(k, 0))
+        m = _step(runner, r, runs, "skip-zeroing (init_on_alloc=1)",
+                  "zeroing", lambda ctx: skip_zeroing(ctx, ZEROING_ALLOC_MB,
+                                                      ZEROING_FILL_MB),
+                  failures)
+        for k in ZEROING_KEYS if m else ():
+            zero[k].append(m.get(k, 0))
+        b = _step(runner, r, runs,
+                  "L2 boot time, init_on_alloc=0, 1, 1 skipping", "boot",
+                  lambda ctx: boot_times(ctx, BOOTS), failures)
+        for k in boot if b else ():
+            boot[k] += b.get(k, [])
+        boot["ioa1_skip_pages"] += b.get("ioa1_skip_skipped", []) if b else []
+        # the two init_on_alloc=1 boots of one round, one right after the
+        # other (skipping second in even rounds, first in odd ones)
+        boot_pairs += [[rd["ioa1"], rd["ioa1_skip"]]
+                       for rd in b["rounds"].values()
+                       if "ioa1" in rd and "ioa1_skip" in rd] if b else []
+        t = _step(runner, r, runs, "first touch, skip_zeroing off and on",
+                  "touch", lambda ctx: first_touch(ctx, rounds=TOUCH_ROUNDS,
+                                                   mb=TOUCH_MB), failures)
+        # every run of every repetition: the rounds alternate in one boot
+        for k in touch if t else ():
+            touch[k] += t[k]
 
 
 def run(runs=3):
@@ -177,29 +147,13 @@ def run(runs=3):
     boot_pairs = []
     touch = {k: [] for k in TOUCH_KEYS}
     failures = []
-    for r in range(runs):
-        for path in RETURN_PATHS:
-            res = _step(r, runs, "fill and free 1 GiB, " + path, path,
-                        lambda ctx: fill_free_run(ctx, path), failures)
-            for k in ret[path] if res else ():
-                ret[path][k].append(res[0].get(k, 0))
-        m = _step(r, runs, "skip-zeroing (init_on_alloc=1)", "zeroing",
-                  lambda ctx: skip_zeroing_run(ctx, ZEROING_ALLOC_MB,
-                                               ZEROING_FILL_MB), failures)
-        for k in ZEROING_KEYS if m else ():
-            zero[k].append(m.get(k, 0))
-        b = _step(r, runs, "L2 boot time, init_on_alloc=0, 1, 1 skipping",
-                  "boot",
-                  boot_times, failures)
-        for k in boot if b else ():
-            boot[k] += b.get(k, [])
-        boot_pairs += b["pairs"] if b else []
-        t = _step(r, runs, "first touch, skip_zeroing off and on", "touch",
-                  lambda ctx: first_touch_run(ctx, rounds=TOUCH_ROUNDS,
-                                             mb=TOUCH_MB), failures)
-        # every run of every repetition: the rounds alternate in one boot
-        for k in touch if t else ():
-            touch[k] += t[k]
+    # the nested L1 is shared by the runs, as in the scenarios
+    runner = harness.Runner([], full=True)
+    try:
+        _repetitions(runner, runs, ret, zero, boot, boot_pairs, touch,
+                     failures)
+    finally:
+        runner.release()
     doc = {"runs": runs, "failures": failures,
            "return": {p: {k: _spread(v) for k, v in vals.items()}
                       for p, vals in ret.items()},

@@ -18,12 +18,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path[:0] = [os.path.join(ROOT, "scripts"), os.path.join(ROOT, "tests")]
 
-import harness  # noqa: E402
-from suites.baseline import virtio_mem_plug_unplug  # noqa: E402
-from suites.virtio_mem import OURS, UPSTREAM, _unplug_under_load  # noqa
+import vmdense_vm as vmmod  # noqa: E402
+from vmtest import harness, workloads  # noqa: E402
 
 OUTDIR = os.path.join(ROOT, "out", "bench")
-DRIVERS = {"vmdense": OURS, "kernel": UPSTREAM}
+DRIVERS = {
+    "vmdense": ("vmdense_virtio_mem",
+                "/sys/bus/virtio/drivers/vmdense_virtio_mem"),
+    "kernel": ("virtio_mem", "/sys/bus/virtio/drivers/virtio_mem"),
+}
 
 
 def _spread(vals):
@@ -35,21 +38,28 @@ def run(runs=3, pressure=True):
     os.makedirs(OUTDIR, exist_ok=True)
     raw = {d: {"plug_gib_s": [], "unplug_gib_s": [], "pressure_frac": [],
                "pressure_oom_kills": []} for d in DRIVERS}
+    runner = harness.Runner([], full=True)
     for r in range(runs):
         for name, (module, drv) in DRIVERS.items():
             print("[virtio_mem] run %d/%d: %s plug/unplug 1 GiB" % (
                 r + 1, runs, name), flush=True)
-            ctx = harness.Context("bench-virtio_mem-%s-%d" % (name, r))
-            m = virtio_mem_plug_unplug(ctx, module, drv)
-            raw[name]["plug_gib_s"].append(1 / max(m["plug_seconds"], 1e-3))
-            raw[name]["unplug_gib_s"].append(
-                1 / max(m["unplug_seconds"], 1e-3))
-            if pressure:
-                print("[virtio_mem] run %d/%d: %s unplug under load" % (
-                    r + 1, runs, name), flush=True)
-                mb, _, _, ooms = _unplug_under_load(ctx, module, drv)
-                raw[name]["pressure_frac"].append(mb / 1024)
-                raw[name]["pressure_oom_kills"].append(ooms)
+            ctx = harness.Context("bench-virtio_mem-%s-%d" % (name, r),
+                                  runner)
+            # a guest of its own each time, as a user's would be
+            with vmmod.VM(mem="1G", vmem="2G", vmem_block="2M", timeout=900,
+                          log=ctx.path("serial.log")) as vm:
+                m = workloads.plug_unplug(ctx, vm, module, drv)
+                raw[name]["plug_gib_s"].append(
+                    1 / max(m["plug_seconds"], 1e-3))
+                raw[name]["unplug_gib_s"].append(
+                    1 / max(m["unplug_seconds"], 1e-3))
+                if pressure:
+                    print("[virtio_mem] run %d/%d: %s unplug under load" % (
+                        r + 1, runs, name), flush=True)
+                    u = workloads.unplug_under_load(ctx, vm, module, drv)
+                    raw[name]["pressure_frac"].append(
+                        u["unplugged_mb"] / 1024)
+                    raw[name]["pressure_oom_kills"].append(u["oom_kills"])
     doc = {"runs": runs, "drivers": {
         d: {k: _spread(v) for k, v in vals.items() if v}
         for d, vals in raw.items()}}

@@ -153,14 +153,19 @@ class VM:
     cmd: shell command run at boot (the guest powers off after it), else the
     agent serves run(); cmdline: extra kernel parameters; timeout: seconds
     this boot may last in all; accel: 'auto', 'kvm' or 'tcg'; qemu: the
-    emulator binary (default: the system's, see nested_qemu()).
+    emulator binary (default: the system's, see nested_qemu());
+    drive: a raw disk image (or a list of them) as virtio-blk disks,
+    /dev/vda first: with kernel= and initrd= of the distribution in the
+    image and cmdline="root=/dev/vda" it boots a disk image (the deploy
+    tier's Debian guest, tests/suites/deploy.py; wait_quit() waits for
+    it to end by itself).
     """
 
     def __init__(self, mem="1G", smp=2, vmem=None, vmem_block="2M",
                  vmem_requested=0, vmem_node=None, numa=1, balloon=False,
                  cmd=None, cmdline="", timeout=600, accel="auto",
                  kernel=KERNEL, initrd=INITRD, log=None, extra_files=None,
-                 console=False, qemu=QEMU):
+                 console=False, qemu=QEMU, drive=None):
         self.qemu = qemu
         self.mem = parse_size(mem)
         self.smp = smp
@@ -178,6 +183,8 @@ class VM:
         self.initrd = initrd
         self.extra_files = extra_files or {}
         self.console = console
+        self.drives = [drive] if isinstance(drive, str) else \
+            list(drive or [])
         self.tmp = tempfile.mkdtemp(prefix="vmdense-vm-")
         self.log = log or os.path.join(self.tmp, "serial.log")
         self.proc = None
@@ -227,6 +234,10 @@ class VM:
         if self.balloon:
             args += ["-device", "virtio-balloon-pci,id=balloon0,"
                      "free-page-reporting=on"]
+        for i, path in enumerate(self.drives):
+            args += ["-drive", "file=%s,format=raw,if=none,id=disk%d"
+                     % (path, i),
+                     "-device", "virtio-blk-pci,drive=disk%d" % i]
         qmp_path = os.path.join(self.tmp, "qmp.sock")
         args += ["-qmp", "unix:%s,server=on,wait=off" % qmp_path]
         if self.console:
@@ -262,7 +273,7 @@ class VM:
         return path
 
     def start(self):
-        for f in (self.kernel, self.initrd):
+        for f in [self.kernel, self.initrd] + self.drives:
             if not os.path.exists(f):
                 raise VMError("%s missing: run `make build` first" % f)
         accel = self.accel
@@ -371,6 +382,19 @@ class VM:
                           "(QEMU status %s); serial tail:\n%s"
                           % (self.proc.returncode, self.serial_tail()))
         return int(m.group(1)), text
+
+    def wait_quit(self, timeout=None):
+        """Wait for QEMU to exit by itself (the guest powered off, or
+        rebooted: QEMU runs with -no-reboot); return its exit status."""
+        end = self.deadline if timeout is None else \
+            min(self.deadline, time.monotonic() + timeout)
+        while self.proc.poll() is None:
+            if time.monotonic() > end:
+                raise VMError("the guest did not end within %.0f s; serial "
+                              "tail:\n%s" % (timeout or self.timeout,
+                                              self.serial_tail()))
+            time.sleep(0.2)
+        return self.proc.returncode
 
     # ---- sockets ----------------------------------------------------
     def _connect(self, name):

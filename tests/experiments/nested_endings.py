@@ -6,6 +6,7 @@ times per cell, counting every kind of ending. One L1 serves the runs of
 a cell until it dies; then a fresh one goes on.
 
   tests/experiments/nested_endings.py CELL [--runs N] [--idle S] [--fill MB]
+      [--script L1_SCRIPT] [--env NAME=VALUE ...] [--stub-opts OPTS]
 
 Cells (what changes against "ours"):
   ours        our kernel as built, host-stub as it is
@@ -15,7 +16,9 @@ Cells (what changes against "ours"):
   debian      Debian 12's own 6.1 kernel (the image install-deps fetched)
   qemu        QEMU with KVM in L1 instead of host-stub
   stub-opts   host-stub with the options given in --stub-opts
-Appends one JSON line per run to out/experiments/nested-endings.jsonl
+--script runs another of tests/guest/l1 instead of the plain workload
+(endings.sh), e.g. a scenario that ended in accidents (hot_hints.sh), with
+--env settings for it. Appends one JSON line per run to out/experiments/nested-endings.jsonl
 and keeps the console of every run that did not end clean.
 """
 import argparse
@@ -30,6 +33,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)),
                                 "scripts"))
 
+import vmdense_vm as vmmod  # noqa: E402
 from vmtest import nested  # noqa: E402
 from vmtest.harness import OUT, ROOT  # noqa: E402
 
@@ -78,6 +82,9 @@ def main():
     ap.add_argument("--idle", type=int, default=60)
     ap.add_argument("--fill", type=int, default=256)
     ap.add_argument("--stub-opts", default="")
+    ap.add_argument("--script", default="endings.sh")
+    ap.add_argument("--env", action="append", default=[],
+                    help="NAME=VALUE for the L1 script")
     ap.add_argument("--name", help="cell name in the results (default: "
                     "the cell, with the stub options)")
     a = ap.parse_args()
@@ -85,6 +92,7 @@ def main():
     extra, env = cell_setup(a.cell)
     env.update({"IDLE_S": a.idle, "FILL_MB": a.fill,
                 "STUB_OPTS": a.stub_opts})
+    env.update(kv.split("=", 1) for kv in a.env)
     os.makedirs(LOGS, exist_ok=True)
     tag = name.replace(" ", "_").replace("-", "").strip("_")
     l1, l1_boots, run = None, 0, 0
@@ -93,10 +101,11 @@ def main():
             l1_boots += 1
             log = os.path.join(LOGS, "%s-%d-l1-%d.log" % (
                 tag, int(time.time()), l1_boots))
-            l1 = nested.L1(log, extra=extra, timeout=24 * 3600,
-                           progress=lambda s: None).start()
+            l1 = nested.L1(log, extra=dict(extra, **{
+                "vmdense/l2-full.cpio.gz": vmmod.INITRD}),
+                timeout=24 * 3600, progress=lambda s: None).start()
         run += 1
-        r = l1.run("endings.sh", env, timeout=1200)
+        r = l1.run(a.script, env, timeout=1200)
         ending = nested.classify(r, ignore_blocks=(XSAVE,))
         rec = {"cell": name, "run": run, "l1_boot": l1_boots,
                "ending": ending.kind, "detail": ending.detail,

@@ -104,23 +104,30 @@ def checkpatch(ctx):
     return {"files": int(m.group(1)) if m else 0}
 
 
-@test("style.shellcheck", suite="host-unit", limit=300)
-def shellcheck(ctx):
-    """shellcheck on every shell script of ours (the guest-side scripts of
-    tests/guest, the scripts/ and .ci/ ones)."""
-    if not shutil.which("shellcheck"):
-        raise Skip("shellcheck is not installed (scripts/install-deps)")
+def _ours(ext, shebang):
+    """Our files (git ls-files) named *@ext or starting with a #! line
+    that matches @shebang."""
     files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True,
                            text=True).stdout.split()
-    shells = []
+    found = []
     for f in files:
         path = os.path.join(ROOT, f)
         if not os.path.isfile(path):
             continue
         with open(path, "rb") as fh:
             head = fh.readline()
-        if f.endswith(".sh") or re.match(rb"#!\s*/bin/(ba)?sh", head):
-            shells.append(f)
+        if f.endswith(ext) or re.match(shebang, head):
+            found.append(f)
+    return found
+
+
+@test("style.shellcheck", suite="host-unit", limit=300)
+def shellcheck(ctx):
+    """shellcheck on every shell script of ours (the guest-side scripts of
+    tests/guest, the scripts/ and .ci/ ones)."""
+    check(shutil.which("shellcheck"), "shellcheck is not installed "
+          "(scripts/install-deps)")
+    shells = _ours(".sh", rb"#!\s*/bin/(ba)?sh")
     check(shells, "no shell scripts found")
     res = subprocess.run(["shellcheck", "-x"] + shells, cwd=ROOT,
                          capture_output=True, text=True, timeout=300)
@@ -129,6 +136,37 @@ def shellcheck(ctx):
     check(res.returncode == 0, "shellcheck:\n%s" % res.stdout[-3000:])
     return {"files": len(shells)}
 
+
+
+@test("style.python", suite="host-unit", limit=120)
+def python(ctx):
+    """pyflakes on every Python file of ours (tests, benchmarks, scripts),
+    and every benchmark module imported, as make bench would: a
+    benchmark that no test runs must still load."""
+    check(shutil.which("pyflakes3"), "pyflakes3 is not installed "
+          "(scripts/install-deps)")
+    files = _ours(".py", rb"#!\s*/usr/bin/(env )?python3")
+    check(files, "no Python files found")
+    res = subprocess.run(["pyflakes3"] + files, cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    out = res.stdout + res.stderr
+    bench = os.path.join(ROOT, "bench")
+    mods = sorted(os.path.basename(f)[:-3] for f in
+                  glob.glob(os.path.join(bench, "*.py"))) + ["hinting"]
+    # a fresh interpreter in bench/, as bench/run has it
+    imp = subprocess.run(
+        ["python3", "-c", "import importlib.machinery as m, sys\n"
+         "for n in sys.argv[1:]:\n"
+         "    m.SourceFileLoader(n, n if n == 'hinting' else n + '.py')"
+         ".load_module()\n"] + mods, cwd=bench, capture_output=True,
+        text=True, timeout=60)
+    out += imp.stdout + imp.stderr
+    with open(ctx.path("output.txt"), "w") as f:
+        f.write(out)
+    check(res.returncode == 0, "pyflakes:\n%s" % res.stdout[-3000:])
+    check(imp.returncode == 0, "a benchmark does not import:\n%s" %
+          imp.stderr[-3000:])
+    return {"files": len(files), "benchmarks": len(mods)}
 
 # L2 console excerpts (as L1's console carries them, "L2| " taken off)
 # with an ENDING line, and the kind of ending classify() must give each.

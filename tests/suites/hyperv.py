@@ -7,43 +7,19 @@ import re
 
 from vmtest.harness import check, test
 from vmtest.hoststub import L2_FULL, THP, nested_metrics as _nested, run_l2
+from vmtest.hyperv_workloads import (EARLY_ZEROED, check_gfp_zero,
+                                     check_loaded, fill_free, skip_zeroing)
 
 from suites.hinting import balloon_guest
 
-# The boot-zeroed query is left to vmdense_hyperv's load in every L2 but
-# those that append EARLY_ZEROED (hyperv.skip_zeroing_boot, the bench's
-# skipping boots): the counters the scenarios check start there.
-EARLY_ZEROED = "vmdense_hyperv_early.boot_zeroed=1"
-
-
-def _check_loaded(run):
-    check("vmdense_hyperv: host capabilities" in run.l2_console,
-          "vmdense_hyperv did not load in L2:\n%s" % "\n".join(
-              ln for ln in run.l2_console.splitlines()
-              if "vmdense" in ln)[-2000:])
-
-
-def _check_gfp_zero(m, kz, pages_min=0):
-    """kz_check's verdict (run.values("L2-KZ") @kz) into metrics @m: pages
-    whose clearing was skipped must read zero, and (with @pages_min)
-    at least nine in ten of the pages it checked must have skipped their
-    clearing, or the check proved nothing about skipping."""
-    check("pages" in kz, "no verdict from the __GFP_ZERO checker")
-    m["gfp_zero_checked_pages"] = kz.get("pages", 0)
-    m["gfp_zero_nonzero_bytes"] = kz.get("nonzero_bytes", -1)
-    m["gfp_zero_checked_skipped_pages"] = kz.get(
-        "gfp_zero_checked_skipped_pages", -1)
-    check(m["gfp_zero_nonzero_bytes"] == 0,
-          "%s non-zero bytes in %s __GFP_ZERO pages (%s pages)" % (
-              kz.get("nonzero_bytes"), kz.get("pages"),
-              kz.get("nonzero_pages")))
-    check(m["gfp_zero_checked_pages"] >= pages_min, "the checker got only "
-          "%d pages" % m["gfp_zero_checked_pages"])
-    check(m["gfp_zero_checked_skipped_pages"] >=
-          m["gfp_zero_checked_pages"] * 9 // 10,
-          "only %d of the %d pages checked skipped their clearing" % (
-              m["gfp_zero_checked_skipped_pages"],
-              m["gfp_zero_checked_pages"]))
+# sizes of hyperv.skip_zeroing's timed batches (MiB; the benchmark runs
+# larger ones), and what kz_check takes right after boot in
+# hyperv.skip_zeroing_boot: a quarter of L2's memory (the allocator hands
+# out recently freed pages first, so the pages the boot freed are likely
+# among them)
+SKIP_TEST_ALLOC_MB = 64
+SKIP_TEST_FILL_MB = 64
+KZ_CHECK_BOOT_MB = 256
 
 
 @test("hyperv.refuses_without_hyperv", suite="hyperv", limit=120)
@@ -63,42 +39,13 @@ def refuses_without_hyperv(ctx):
     return {}
 
 
-# L2's RAM in fill_free_run() and the MiB it fills: the benchmark fills
-# 1 GiB of a 1536 MiB guest
-FILL_FREE_MEM = {"test": ("768M", 256), "bench": ("1536M", 1024)}
-
-
-def fill_free_run(ctx, reporter, size="test", name=None):
-    """L2 with one way of reporting free memory (@reporter:
-    vmdense_hyperv, vmdense_balloon or virtio_balloon) fills and verifies
-    memory, frees it; L1 samples the stub's guest RAM memfd until it stops
-    dropping (tests/guest/l1/fill_free.sh). Returns the nested.L2Run and
-    its metrics: host_mb_peak, host_mb_after, returned_mb, return_seconds,
-    freed_mb (what L2's MemFree grew by) and the stub's counters. The
-    same workload for every reporter, so that they compare (bench)."""
-    mem, fill = FILL_FREE_MEM[size]
-    run = run_l2(ctx, "fill_free.sh", {
-        "REPORTER": reporter, "FILL_MB": fill, "L2_MEM": mem,
-        "STUB_OPTS": THP}, timeout=1500, name=name or reporter)
-    m = _nested(run)
-    r = re.search(r"^integrity-round: round=1 verified_mb=(\d+) "
-                  r"corrupt_bytes=(\d+)", run.l2_console, re.M)
-    check(r and r.group(1) == str(fill) and r.group(2) == "0",
-          "the integrity checker's round over %d MiB in L2 failed: %s" % (
-              fill, r.group(0) if r else "no result"))
-    freed = re.search(r"^L2-FREED freed_kb=(-?\d+)", run.l2_console, re.M)
-    check(freed, "L2 did not say what it freed")
-    m["freed_mb"] = int(freed.group(1)) // 1024
-    return run, m
-
-
 @test("hyperv.cold_hints", suite="hyperv", limit=400)
 def cold_hints(ctx):
     """L2 loads vmdense_hyperv, fills and frees 256 MiB: the stub's guest
     RAM memfd drops by most of what L2 freed, and the pages the guest
     counts as acknowledged are the pages the stub counts as discarded."""
-    run, m = fill_free_run(ctx, "vmdense_hyperv")
-    _check_loaded(run)
+    run, m = fill_free(ctx, "vmdense_hyperv")
+    check_loaded(run)
     hv = run.values("L2-HV")
     check(hv.get("cold_hints_active") == 1, "cold hints not active: %s" % hv)
     m["guest_cold_pages"] = hv.get("cold_pages", 0)
@@ -120,114 +67,13 @@ def cold_hints(ctx):
     return m
 
 
-# Sizes of hyperv.skip_zeroing (MiB): the timed batches (the benchmark
-# runs larger ones) and what kz_check takes with __GFP_ZERO and checks
-# afterwards; after boot in hyperv.skip_zeroing_boot, a quarter of L2's
-# memory (the allocator hands out recently freed pages first, so the
-# pages the boot freed are likely among them).
-SKIP_TEST_ALLOC_MB = 64
-SKIP_TEST_FILL_MB = 64
-KZ_CHECK_MB = 600
-KZ_CHECK_BOOT_MB = 256
-# the halves of skip_zeroing_run()'s batches, in the order they run: a
-# fixed off-then-on order charged the machine's drift to the second mode
-HALVES = ("noskip1", "skip1", "skip2", "noskip2")
-
-
-def _halves(values, mode, suffix):
-    """The sum of @mode's halves' @suffix values; -1 if one is missing."""
-    got = [values.get(h + suffix) for h in HALVES if h.startswith(mode)]
-    return sum(got) if None not in got else -1
-
-
 @test("hyperv.skip_zeroing", suite="hyperv", limit=900)
-def skip_zeroing(ctx):
-    """skip_zeroing_run() with 64 MiB batches: init_on_alloc=1, clearings
-    skipped only with skip_zeroing on; then with skipping on 600 MiB of
-    __GFP_ZERO pages checked byte by byte, nine in ten of them skipped."""
-    return skip_zeroing_run(ctx, SKIP_TEST_ALLOC_MB, SKIP_TEST_FILL_MB)
-
-
-def skip_zeroing_run(ctx, alloc_mb, fill_mb):
-    """L2 boots with init_on_alloc=1 and loads vmdense_hyperv: the host's
-    boot-zeroed ranges make pages known-zero. Timed with skip_zeroing off
-    and on, each in two halves in the order off, on, on, off (HALVES), so
-    that a drift of the nested machine over the run falls on both modes
-    alike: @alloc_mb MiB of __GFP_ZERO allocations by a test module, then
-    @fill_mb MiB of user memory filled by the checker (allocation and
-    touch; verified). With it off nothing may be skipped, with it on
-    nearly every page. Then, skipping on, a test module takes KZ_CHECK_MB
-    page by page with __GFP_ZERO and checks every byte
-    (tests/guest/l2/skip_zeroing.sh)."""
-    run = run_l2(ctx, "run_to_end.sh", {
-        "L2_RUN": "l2/skip_zeroing.sh", "L2_MEM": "1024M",
-        "L2_APPEND": "init_on_alloc=1", "STUB_OPTS": "--hyperv",
-        "L2_PARAMS": "ALLOC_MB=%d FILL_MB=%d KZ_MB=%d HALVES=%s" % (
-            alloc_mb, fill_mb, KZ_CHECK_MB, ",".join(HALVES))},
-        timeout=1200, name="skip_zeroing")
-    _check_loaded(run)
-    m = _nested(run)
-    hv, st, kz = run.values("L2-HV"), run.values("L2-ST"), run.values("L2-KZ")
-    ld, cmp, rc = run.values("L2-LD"), run.values("L2-CMP"), \
-        run.values("L2-RC")
-    check(rc.get("bad_skip_rc", 0) != 0 and rc.get("skip_after_bad") == 1,
-          "skip_zeroing took 2 or changed: %s" % rc)
-    grab_pages = alloc_mb << 8
-    for mode in ("noskip", "skip"):
-        m["alloc_%dmb_ms_%s" % (alloc_mb, mode)] = round(
-            _halves(cmp, mode, "_alloc_ns") / 1e6, 2)
-        m["alloc_skipped_pages_" + mode] = _halves(cmp, mode, "_grab_skipped")
-        m["alloc_known_zero_cleared_" + mode] = _halves(cmp, mode,
-                                                        "_grab_kz_cleared")
-    check(m["alloc_skipped_pages_noskip"] == 0, "skip_zeroing=0 skipped %d "
-          "__GFP_ZERO clearings" % m["alloc_skipped_pages_noskip"])
-    check(m["alloc_skipped_pages_skip"] >= grab_pages * 9 // 10,
-          "skip_zeroing=1 skipped only %d of %d __GFP_ZERO clearings" % (
-              m["alloc_skipped_pages_skip"], grab_pages))
-    fill_pages = fill_mb << 8
-    for mode in ("noskip", "skip"):
-        m["fill_%dmb_ms_%s" % (fill_mb, mode)] = _halves(cmp, mode, "_ms")
-        m["fill_skipped_pages_" + mode] = _halves(cmp, mode, "_skipped")
-        m["fill_known_zero_cleared_" + mode] = _halves(cmp, mode,
-                                                       "_kz_cleared")
-    check(m["fill_skipped_pages_noskip"] == 0, "skip_zeroing=0 still "
-          "skipped %d pages" % m["fill_skipped_pages_noskip"])
-    # both modes must get the same kind of pages (host-zeroed, not yet
-    # backed) for the times to compare: with skip_zeroing=0 nearly all of
-    # them are cleared although known-zero, with 1 none is
-    for kind, pages in (("alloc", grab_pages), ("fill", fill_pages)):
-        cleared = m[kind + "_known_zero_cleared_noskip"]
-        check(cleared >= pages * 9 // 10, "skip_zeroing=0: only %d of the "
-              "%d %s pages were known-zero (cleared anyway)" % (
-                  cleared, pages, kind))
-        check(m[kind + "_known_zero_cleared_skip"] == 0, "skip_zeroing=1 "
-              "cleared %d known-zero %s pages" % (
-                  m[kind + "_known_zero_cleared_skip"], kind))
-    check(m["fill_skipped_pages_skip"] >= fill_pages * 9 // 10,
-          "skip_zeroing=1 skipped the clearing of only %d of the %d pages "
-          "filled" % (m["fill_skipped_pages_skip"], fill_pages))
-    _check_gfp_zero(m, kz, pages_min=(KZ_CHECK_MB << 8) // 2)
-    for half in HALVES:
-        end = re.search(r"^L2-FILL-END %s (.*)" % half, run.l2_console,
-                        re.M)
-        check(end and "status=ok" in end.group(1), "the checker's %s fill "
-              "failed: %s" % (half, end.group(1) if end else "no result"))
-    check(hv.get("boot_zeroed_status") == 0, "boot-zeroed memory not used: "
-          "%s" % hv.get("boot_zeroed_status"))
-    check(hv.get("boot_zeroed_early") == 0, "the query ran during boot "
-          "although the command line said vmdense_hyperv_early.boot_zeroed=0")
-    m["zeroed_ranges"] = hv.get("zeroed_ranges", 0)
-    m["known_zero_pages"] = hv.get("known_zero_pages", 0)
-    m["zeroing_skipped_pages_at_load"] = ld.get("zeroing_skipped_pages", 0)
-    m["zeroing_skipped_pages"] = st.get("zeroing_skipped_pages", 0)
-    m["zeroing_done_pages"] = st.get("zeroing_done_pages", 0)
-    check(m["known_zero_pages"] > 0, "no page became known-zero: %s" % hv)
-    check(m["zeroing_skipped_pages"] > m["zeroing_skipped_pages_at_load"],
-          "no zeroing skipped after the module loaded: %s" % st)
-    check(m["zeroing_skipped_pages"] <= m["known_zero_pages"],
-          "more pages skipped (%d) than were ever known zero (%d)" % (
-              m["zeroing_skipped_pages"], m["known_zero_pages"]))
-    return m
+def skip_zeroing_test(ctx):
+    """hyperv_workloads.skip_zeroing() with 64 MiB batches: init_on_alloc=1,
+    clearings skipped only with skip_zeroing on; then with skipping on
+    600 MiB of __GFP_ZERO pages checked byte by byte, nine in ten of them
+    skipped."""
+    return skip_zeroing(ctx, SKIP_TEST_ALLOC_MB, SKIP_TEST_FILL_MB)
 
 
 @test("hyperv.skip_zeroing_boot", suite="hyperv", limit=600)
@@ -245,7 +91,7 @@ def skip_zeroing_boot(ctx):
         "L2_APPEND": "init_on_alloc=1 " + EARLY_ZEROED,
         "STUB_OPTS": "--hyperv", "L2_PARAMS": "KZ_MB=%d" % KZ_CHECK_BOOT_MB},
         timeout=900, name="skip_zeroing_boot")
-    _check_loaded(run)
+    check_loaded(run)
     m = _nested(run)
     bt, hv = run.values("L2-BT"), run.values("L2-HV")
     kz, af = run.values("L2-KZ"), run.values("L2-AF")
@@ -272,7 +118,7 @@ def skip_zeroing_boot(ctx):
           "vmdense_hyperv shows %s known-zero pages, boot made %d" % (
               hv.get("known_zero_pages"), m["known_zero_pages_boot"]))
     m["zeroed_ranges"] = hv.get("zeroed_ranges", 0)
-    _check_gfp_zero(m, kz, pages_min=(KZ_CHECK_BOOT_MB << 8) // 2)
+    check_gfp_zero(m, kz, pages_min=(KZ_CHECK_BOOT_MB << 8) // 2)
     m["zeroing_skipped_pages"] = af.get("zeroing_skipped_pages", 0)
     check(m["zeroing_skipped_pages"] <= m["known_zero_pages_boot"],
           "more pages skipped (%d) than were ever known zero (%d)" % (
@@ -293,7 +139,7 @@ def integrity(ctx):
         "L2_RUN": "l2/hv_integrity.sh", "L2_MEM": "1024M",
         "L2_INITRD": L2_FULL, "L2_APPEND": "init_on_alloc=1",
         "STUB_OPTS": "--hyperv " + THP}, timeout=900, name="integrity")
-    _check_loaded(run)
+    check_loaded(run)
     m = _nested(run)
     r = re.search(r"^integrity: .*corrupt_bytes=(\d+).*$", run.l2_console,
                   re.M)
@@ -327,7 +173,7 @@ def hot_hints(ctx):
     host-stub keeps 4 KiB pages here: the faults counted are per page."""
     run = run_l2(ctx, "hot_hints.sh", {"L2_MEM": "1024M"}, timeout=900,
                  name="hot_hints")
-    _check_loaded(run)
+    check_loaded(run)
     m = _nested(run)
     hv, rc = run.values("L2-HV"), run.values("L2-RC")
     t1, t2 = run.values("L2-T1"), run.values("L2-T2")
@@ -411,7 +257,7 @@ def lying_host(ctx):
         "L2_RUN": "l2/lying_host.sh", "L2_MEM": "512M",
         "L2_APPEND": "init_on_alloc=1", "STUB_OPTS": "--hyperv --lie-zeroed",
         "L2_PARAMS": "KZ_MB=256"}, timeout=600, name="lying_host")
-    _check_loaded(run)
+    check_loaded(run)
     m = _nested(run)
     hv, st, kz = run.values("L2-HV"), run.values("L2-ST"), run.values("L2-KZ")
     check(m.get("stub_boot_zeroed_calls") == 1, "the module did not ask "
@@ -451,7 +297,7 @@ def hot_add_tracking(ctx):
     run = run_l2(ctx, "hot_add_tracking.sh", {
         "L2_MEM": "768M", "L2_APPEND": "init_on_alloc=1"}, timeout=600,
         name="hot_add_tracking")
-    _check_loaded(run)
+    check_loaded(run)
     m = _nested(run)
     hv0, hv = run.values("L2-HV0"), run.values("L2-HV")
     kz = run.values("L2-KZ")
@@ -465,7 +311,7 @@ def hot_add_tracking(ctx):
     check(m["known_zero_pages_after"] == m["known_zero_pages_before"],
           "known-zero pages went from %d to %d with the hot-add" % (
               m["known_zero_pages_before"], m["known_zero_pages_after"]))
-    _check_gfp_zero(m, kz, pages_min=(512 << 8) // 2)
+    check_gfp_zero(m, kz, pages_min=(512 << 8) // 2)
     check(m["gfp_zero_checked_skipped_pages"] <= m["known_zero_pages_before"],
           "more clearings skipped (%d) than pages were known zero (%d)" % (
               m["gfp_zero_checked_skipped_pages"],
@@ -486,7 +332,7 @@ def stalled_host(ctx):
     gives the call up instead of asking forever (stalled_calls)."""
     run = run_l2(ctx, "stalled_host.sh", {"L2_MEM": "768M"}, timeout=600,
                  name="stalled_host")
-    _check_loaded(run)
+    check_loaded(run)
     m = _nested(run)
     hv = run.values("L2-HV")
     m["guest_stalled_calls"] = hv.get("stalled_calls", -1)

@@ -225,7 +225,7 @@ def unplug_under_pressure(ctx):
     (upstream_*)."""
     guest = ctx.shared(VmemGuest("vmem", reset=_RESET, mem="1G", vmem="2G",
                                  vmem_block="2M"))
-    m = workloads.unplug_under_load(ctx, guest.vm, guest, *OURS)
+    m = workloads.unplug_under_load(ctx, guest.vm, *OURS)
     allowed = min(1024, m["memfree_mb_at_request"] - m["reserve_mb"])
     ctx.log("ours: %.0f of 1024 MiB unplugged under load in %.1f s; "
             "memory allowed %d MiB" % (m["unplugged_mb"], m["seconds"],
@@ -239,7 +239,7 @@ def unplug_under_pressure(ctx):
               m["unplugged_mb"], allowed))
     m["allowed_unplug_mb"] = allowed
     if ctx.full:
-        up = workloads.unplug_under_load(ctx, guest.vm, guest, *UPSTREAM)
+        up = workloads.unplug_under_load(ctx, guest.vm, *UPSTREAM)
         for k in ("unplugged_mb", "requested_unplug_mb", "seconds",
                   "oom_kills"):
             m["upstream_" + k] = up[k]

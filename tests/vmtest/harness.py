@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-"""The test harness: a registry of named tests in two tiers, shared guests
+"""The test harness: a registry of named tests in tiers, shared guests
 kept across the tests that use them, time limits, the retry budget, the
 results file and the summary.
 
@@ -27,7 +27,9 @@ RESULTS = os.path.join(OUT, "test-results.json")
 # the suite; past that the test fails (tests/NESTED-ENDINGS.md).
 RETRY_BUDGET = 3
 
-TIERS = ("test", "full")
+# make test, make test-full (adds "full"), make deploy (the packages in a
+# Debian guest, which need a kernel package hours in the making)
+TIERS = ("test", "full", "deploy")
 _TESTS = []
 
 
@@ -40,8 +42,9 @@ class TimeLimit(Exception):
 
 
 def test(name, suite, tier="test", limit=600):
-    """Register a test under its contract name. @tier: "test" (make test)
-    or "full" (only make test-full); @limit: seconds it may take."""
+    """Register a test under its contract name. @tier: "test" (make test),
+    "full" (make test-full too) or "deploy" (only make deploy, or when
+    named); @limit: seconds it may take."""
     assert tier in TIERS
 
     def register(fn):
@@ -113,7 +116,7 @@ class Context:
     """What a test gets: where to write, progress output, its time limit,
     the retry budget, and the shared guests."""
 
-    def __init__(self, name, runner, limit, logdir=None):
+    def __init__(self, name, runner, limit=24 * 3600, logdir=None):
         self.name = name
         self.runner = runner
         # make test-full: the tests add their side-by-side halves with the
@@ -153,6 +156,10 @@ class Context:
 
 
 class Runner:
+    """Runs tests (run()), and keeps the shared guests they use. A
+    benchmark makes one with no tests to hand its workloads Contexts:
+    Runner([], full=True), and release() when done."""
+
     def __init__(self, tests, full=False):
         self.tests = tests
         self.full = full
@@ -295,8 +302,9 @@ def main(argv):
     ap.add_argument("names", nargs="*")
     a = ap.parse_args(argv)
     tests = all_tests()
-    if not a.names and not a.full:
-        tests = [t for t in tests if t.tier == "test"]
+    if not a.names:
+        tiers = ("test", "full") if a.full else ("test",)
+        tests = [t for t in tests if t.tier in tiers]
     tests = select(tests, a.names)
     if a.list:
         for t in tests:

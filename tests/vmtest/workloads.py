@@ -4,8 +4,11 @@ both run: plugging and unplugging memory, and memory freed and given
 back, in a guest the caller booted. Each checks what makes its figures
 meaningful and returns them.
 
-Public names: plug_unplug(), unplug_under_load(), balloon_return().
+Public names: plug_unplug(), unplug_under_load(), balloon_return(),
+free_path_cost(), KINDS.
 """
+import re
+import statistics
 import time
 
 from .guests import (GiB, MiB, HostSampler, load_module, measure_return,
@@ -61,12 +64,13 @@ def plug_unplug(ctx, vm, module, driver_dir):
 
 
 
-def unplug_under_load(ctx, vm, guest, module, driver_dir, window_s=60):
+def unplug_under_load(ctx, vm, module, driver_dir, window_s=60):
     """Plug 1 GiB, load the guest with stress-ng (1200 MiB kept mapped by
     two workers), ask for 0: how much came out within window_s, and how
     much could have (MemFree less the driver's reserve when the request
-    came: the rest is in use). @guest (a PlainGuest, or None) counts the
-    OOM kills in its console. Returns a dict of metrics."""
+    came: the rest is in use), and the OOM kills it took. Returns a dict
+    of metrics."""
+    console0 = len(vm.serial())
     load_module(vm, module, driver_dir)
     # if memory runs out, the OOM killer must pick the load, not the
     # agent that serves this test
@@ -102,7 +106,7 @@ def unplug_under_load(ctx, vm, guest, module, driver_dir, window_s=60):
         rest_s = vm.wait_for(lambda: vm.vmem_props()["size"] == 0,
                              "the rest to be unplugged after the load",
                              180, 0.2)
-    ooms = guest.console().count("invoked oom-killer") if guest else 0
+    ooms = vm.serial()[console0:].count("invoked oom-killer")
     vm.sh("rmmod %s" % module)
     return {"unplugged_mb": round(unplugged_mb, 1),
             "requested_unplug_mb": 1024, "seconds": round(last_t, 2),
@@ -133,3 +137,88 @@ def balloon_return(ctx, vm, module, driver_dir, alloc_mb, load=None):
     return {"freed_mb": round(freed_mb, 1), "returned_mb": round(returned, 1),
             "return_seconds": round(secs, 2), "host_mb_held": round(held, 1),
             "host_mb_final": round(final, 1), "accel": vm.accel_used}
+
+
+# the kinds of frees free_path_cost() times
+KINDS = ("blocks", "pages", "small_blocks")
+
+
+def free_path_cost(ctx, vm, driver, pairs, blocks=32, pages=8192,
+                   small=256):
+    """What @driver's reporting (vmdense_balloon: mm/hinting's capture;
+    virtio_balloon: the kernel's page_reporting) adds to the allocator's
+    free path: @pairs pairs of runs with reporting on and off in turns,
+    each timing the frees of @blocks blocks of the largest order, of
+    @pages single pages and of @small blocks of order 4, each of which
+    qualifies (KINDS; tests/guest/bench/capture_cost.sh). Checks that every run completed and, for
+    mm/hinting, that each block freed with capture on was captured and
+    nothing was with it off. Returns per kind: the per-free nanoseconds
+    of each pair on and off
+    ("on_ns", "off_ns" lists), the paired ratios on/off ("ratio") and
+    differences ("added_ns"; for small_blocks per free the hook saw,
+    "added_ns_per_capture"), with their medians; and "captured_on",
+    "captured_off", "dropped_on" (stats/captured and stats/dropped growth,
+    summed)."""
+    other = "virtio_balloon" if driver == "vmdense_balloon" \
+        else "vmdense_balloon"
+    vm.run("rmmod %s 2>/dev/null" % other, check=False)
+    out = vm.sh("DRIVER=%s sh /vmdense/bench/capture_cost.sh %d %d %d %d"
+                % (driver, pairs, blocks, pages, small),
+                timeout=max(60, pairs * 30))
+    end = re.search(r"^CAPTURE-END status=(\S+)", out, re.M)
+    check(end and end.group(1) == "ok", "the free-path timing ended with "
+          "%s" % (end.group(0) if end else "no end line:\n" + out[-1500:]))
+    res = {}
+    for kind, pair, n, on, off, con, coff, don, _ in re.findall(
+            r"^CAPTURE kind=(\w+) pair=(\d+) n=(\d+) "
+            r"on_ns=(-?\d+) off_ns=(-?\d+) captured_on=(-?\d+) "
+            r"captured_off=(-?\d+) dropped_on=(-?\d+) dropped_off=(-?\d+)",
+            out, re.M):
+        n, on, off = int(n), int(on), int(off)
+        check(on > 0 and off > 0, "%s pair %s: a run did not complete "
+              "(%d, %d ns)" % (kind, pair, on, off))
+        r = res.setdefault(kind, {"on_ns": [], "off_ns": [], "ratio": [],
+                                  "added_ns": [], "captured_on": 0,
+                                  "captured_off": 0, "dropped_on": 0,
+                                  "n": n})
+        r["on_ns"].append(on / n)
+        r["off_ns"].append(off / n)
+        r["ratio"].append(on / off)
+        r["added_ns"].append((on - off) / n)
+        if kind == "small_blocks" and int(con) + int(don) > 0:
+            # every free met the hook
+            r.setdefault("added_ns_per_capture", []).append(
+                (on - off) / (int(con) + int(don)))
+        r["captured_on"] += int(con)
+        r["captured_off"] += int(coff)
+        r["dropped_on"] += int(don)
+        if driver == "vmdense_balloon" and kind != "pages":
+            # each free is recorded, or dropped for want of room
+            check(int(con) + int(don) >= n, "pair %s: of %d %s freed "
+                  "with capture on %s were captured, %s dropped" % (
+                      pair, n, kind, con, don))
+            # (dropped may grow meanwhile: the worker drops what its
+            # buffer cannot take as it drains the arrays)
+            check(int(coff) == 0, "pair %s: %s %s captured with "
+                  "hinting disabled" % (pair, coff, kind))
+    for kind in KINDS:
+        check(len(res.get(kind, {}).get("ratio", [])) == pairs,
+              "%d of %d %s pairs reported" % (
+                  len(res.get(kind, {}).get("ratio", [])), pairs, kind))
+        r = res[kind]
+        r["ratio_median"] = statistics.median(r["ratio"])
+        r["added_ns_median"] = statistics.median(r["added_ns"])
+    ctx.log("%s: a block free %.0f ns on, %.0f ns off (medians; paired "
+            "ratio %.3f); a page free %.0f / %.0f ns (ratio %.3f), with "
+            "a 64 KiB block (each qualifying) %.0f / %.0f ns (ratio %.3f)"
+            % (
+                driver, statistics.median(res["blocks"]["on_ns"]),
+                statistics.median(res["blocks"]["off_ns"]),
+                res["blocks"]["ratio_median"],
+                statistics.median(res["pages"]["on_ns"]),
+                statistics.median(res["pages"]["off_ns"]),
+                res["pages"]["ratio_median"],
+                statistics.median(res["small_blocks"]["on_ns"]),
+                statistics.median(res["small_blocks"]["off_ns"]),
+                res["small_blocks"]["ratio_median"]))
+    return res

@@ -21,3 +21,6 @@ kexec -p "$CRASH_DIR/bzImage" --initrd="$CRASH_DIR/initrd" \
 	{ echo KDUMP-LOAD-FAILED; exit 1; }
 echo KDUMP-CRASHING
 echo c >/proc/sysrq-trigger
+# still here: the crash did not happen
+echo KDUMP-NO-CRASH
+exit 1
