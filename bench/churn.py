@@ -72,7 +72,8 @@ def return_run(vm):
     """Allocate RETURN_MB, free it and leave it free: seconds until 95 %
     of what came back had, and the share back within 1 s."""
     vm.sh("/vmdense/integrity --mb %d --churn 0 --seconds 100000 "
-          "--interval-ms 3600000 >/tmp/ret.out 2>&1 & echo $! >/tmp/ret.pid"
+          "--interval-ms 3600000 --verbose >/tmp/ret.out 2>&1 & "
+          "echo $! >/tmp/ret.pid"
           % RETURN_MB)
     vm.wait_for(lambda: "round=" in vm.sh("cat /tmp/ret.out"),
                 "the fill of %d MiB" % RETURN_MB, 300, 0.5)

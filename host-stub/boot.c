@@ -221,7 +221,10 @@ int boot_setup_bsp(struct vm *vm, int fd, const struct boot_info *bi)
 		return -1;
 	seg(&sregs.cs, 0x10, 0xb, 1);
 	seg(&sregs.ds, 0x18, 0x3, 0);
-	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
+	sregs.es = sregs.ds;
+	sregs.fs = sregs.ds;
+	sregs.gs = sregs.ds;
+	sregs.ss = sregs.ds;
 	sregs.gdt.base = BOOT_GDT;
 	sregs.gdt.limit = 4 * 8 - 1;
 	sregs.idt.base = 0;

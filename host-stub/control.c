@@ -187,22 +187,22 @@ char *control_handle(struct vm *vm, const char *line)
 		json_object_object_add(o, "stats", stats_json(vm));
 		out = reply(o);
 	} else if (!strcmp(cmd, "vmem-set-requested")) {
-		if (!vm->vmem)
+		if (!vm->vmem) {
 			out = error_reply("no virtio-mem device");
-		else if (!get_u64(req, "size", &v))
+		} else if (!get_u64(req, "size", &v)) {
 			out = error_reply("size missing");
-		else {
+		} else {
 			pthread_mutex_lock(&vm->vmem->dev.lock);
 			vmem_set_requested(vm->vmem, v);
 			pthread_mutex_unlock(&vm->vmem->dev.lock);
 			out = reply(ok_obj());
 		}
 	} else if (!strcmp(cmd, "balloon-set-target")) {
-		if (!vm->balloon)
+		if (!vm->balloon) {
 			out = error_reply("no balloon device");
-		else if (!get_u64(req, "pages", &v) || v > UINT32_MAX)
+		} else if (!get_u64(req, "pages", &v) || v > UINT32_MAX) {
 			out = error_reply("pages missing or too large");
-		else {
+		} else {
 			pthread_mutex_lock(&vm->balloon->dev.lock);
 			balloon_set_target(vm->balloon, v);
 			pthread_mutex_unlock(&vm->balloon->dev.lock);

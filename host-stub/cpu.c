@@ -159,7 +159,8 @@ static void dump_regs(struct vcpu *cpu)
 	if (ioctl(cpu->fd, KVM_GET_REGS, &r) < 0 ||
 	    ioctl(cpu->fd, KVM_GET_SREGS, &sr) < 0)
 		return;
-	fprintf(stderr, "host-stub: vCPU %d at shutdown: rip 0x%llx rsp 0x%llx rflags 0x%llx cr0 0x%llx cr2 0x%llx cr3 0x%llx cr4 0x%llx efer 0x%llx\n",
+	fprintf(stderr,
+		"host-stub: vCPU %d at shutdown: rip 0x%llx rsp 0x%llx rflags 0x%llx cr0 0x%llx cr2 0x%llx cr3 0x%llx cr4 0x%llx efer 0x%llx\n",
 		cpu->id, (unsigned long long)r.rip, (unsigned long long)r.rsp,
 		(unsigned long long)r.rflags, (unsigned long long)sr.cr0,
 		(unsigned long long)sr.cr2, (unsigned long long)sr.cr3,
@@ -234,6 +235,7 @@ static void *vcpu_thread(void *arg)
 struct stage2_range {
 	uint64_t gpa, size, flags, padding[5];
 };
+
 #define STAGE2_PRE_FAULT	_IOWR(KVMIO, 0xd5, struct stage2_range)
 #define CAP_STAGE2_PRE_FAULT	236
 

@@ -70,11 +70,11 @@ const struct gm_region *gm_find(const struct guest_mem *m, uint64_t gpa,
 /*
  * The guest gave [gpa, gpa+len) back (@source: "balloon", "cold hint",
  * "virtio-mem"): punch it out of the memfd, so that it reads zero and the
- * host memory is free. The range is trimmed to whole 4 KiB pages. In poison mode (gm_poison) it reads GM_POISON
- * instead, which no protocol involved rules out and which makes an in-use
- * page the guest gave back show up as poison in its oops. Every discard
- * goes into a ring of the last ones (gm_discards_dump). Returns bytes
- * discarded or -errno.
+ * host memory is free. The range is trimmed to whole 4 KiB pages. In
+ * poison mode (gm_poison) it reads GM_POISON instead, which no protocol
+ * involved rules out and which makes an in-use page the guest gave back
+ * show up as poison in its oops. Every discard goes into a ring of the
+ * last ones (gm_discards_dump). Returns bytes discarded or -errno.
  */
 int64_t gm_discard(const struct guest_mem *m, uint64_t gpa, uint64_t len,
 		   const char *source);
@@ -87,7 +87,6 @@ void gm_poison(bool on);
 
 /* Print the last discards, oldest first, with their age in ms. */
 void gm_discards_dump(FILE *f);
-
 
 /* Bytes of the memfd actually allocated (st_blocks * 512). */
 uint64_t gm_fd_allocated(int fd);

@@ -246,7 +246,8 @@ static int add_vmem(struct vm *vm, const struct opts *o, uint64_t base,
 	}
 	max_slots = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
 	if ((uint64_t)vm->next_slot + v->nblocks > (uint64_t)max_slots) {
-		fprintf(stderr, "host-stub: %llu virtio-mem blocks need more than the %d KVM memory slots\n",
+		fprintf(stderr,
+			"host-stub: %llu virtio-mem blocks need more than the %d KVM memory slots\n",
 			(unsigned long long)v->nblocks, max_slots);
 		return -1;
 	}
@@ -319,8 +320,8 @@ static void write_stats(struct vm *vm, const char *path)
 	FILE *f = fopen(path, "w");
 
 	if (f) {
-		fprintf(f, "%s\n", json_object_to_json_string_ext(o,
-			JSON_C_TO_STRING_PRETTY));
+		fprintf(f, "%s\n",
+			json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
 		fclose(f);
 	}
 	json_object_put(o);
@@ -387,7 +388,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (o.thp && !gm_thp_available()) {
-		fprintf(stderr, "host-stub: --thp: shmem THP is off on this host (echo advise >/sys/kernel/mm/transparent_hugepage/shmem_enabled)\n");
+		fprintf(stderr,
+			"host-stub: --thp: shmem THP is off on this host (echo advise >/sys/kernel/mm/transparent_hugepage/shmem_enabled)\n");
 		return 1;
 	}
 	if (vm_create(&vm, o.mem, o.smp, o.thp ? GM_THP : 0) < 0)

@@ -46,8 +46,8 @@ static struct json_object *vmem_json(struct vmem *v)
 	add_u64(o, "slot_errors", v->st.slot_errors);
 	add_u64(o, "faults_injected", v->faults.injected);
 	add_u64(o, "transport_errors", v->dev.broken_events);
-	json_object_object_add(o, "bad_config", json_object_new_string(
-		vmem_bad_config_names[v->bad_config]));
+	json_object_object_add(o, "bad_config",
+			       json_object_new_string(vmem_bad_config_names[v->bad_config]));
 	pthread_mutex_unlock(&v->dev.lock);
 	return o;
 }

@@ -89,7 +89,9 @@ static void device_reset(struct virtio_dev *d)
 	unsigned int i;
 
 	d->status = 0;
-	d->dev_feat_sel = d->drv_feat_sel = d->queue_sel = 0;
+	d->dev_feat_sel = 0;
+	d->drv_feat_sel = 0;
+	d->queue_sel = 0;
 	d->driver_features = 0;
 	d->isr = 0;
 	for (i = 0; i < VIRTIO_MAX_QUEUES; i++) {

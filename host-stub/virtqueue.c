@@ -113,9 +113,9 @@ int vq_pop(struct virtq *vq, struct vq_chain *c)
 			if (!s->hva)
 				return vq_fail(vq, "buffer outside memory");
 		}
-		if (s->write)
+		if (s->write) {
 			c->write_len += d.len;
-		else {
+		} else {
 			c->read_len += d.len;
 			c->nread++;
 		}

@@ -372,7 +372,8 @@ bool vmem_violation(struct vmem *v, uint64_t gpa, uint32_t len,
 		v->st.violation_reads++;
 	v->st.last_violation_gpa = gpa;
 	if (v->st.violations <= 10)
-		fprintf(stderr, "host-stub: virtio-mem: guest %s %u bytes of unplugged memory at 0x%llx\n",
+		fprintf(stderr,
+			"host-stub: virtio-mem: guest %s %u bytes of unplugged memory at 0x%llx\n",
 			is_write ? "wrote" : "read", len,
 			(unsigned long long)gpa);
 	pthread_mutex_unlock(&v->dev.lock);

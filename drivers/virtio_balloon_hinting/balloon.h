@@ -37,7 +37,7 @@ struct vmdense_balloon {
 	 */
 	spinlock_t stop_lock;
 	bool stopping;
-	bool broken;			/* reset after a lost acknowledgement */
+	bool broken;			/* reset after a lost acknowledgment */
 
 	/* statistics queue */
 	struct work_struct stats_work;

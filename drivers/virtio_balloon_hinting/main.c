@@ -120,7 +120,7 @@ static int vb_find_vqs(struct vmdense_balloon *vb)
  * The host stopped answering. Reset the device: from then on it may not
  * touch any buffer we gave it, so the pages of a report in flight can go
  * back to the guest without the host discarding them later. Everything
- * waiting for an acknowledgement gives up.
+ * waiting for an acknowledgment gives up.
  */
 void vb_break(struct vmdense_balloon *vb)
 {

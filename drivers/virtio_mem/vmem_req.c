@@ -30,7 +30,7 @@ void vmem_vq_done(struct virtqueue *vq)
 
 static bool vmem_answer_ready(struct vmem_dev *vm, unsigned int *len)
 {
-	return virtqueue_get_buf(vm->vq, len) != NULL;
+	return !!virtqueue_get_buf(vm->vq, len);
 }
 
 /*

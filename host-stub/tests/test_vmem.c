@@ -80,7 +80,7 @@ static void test_config(void)
 		      ((vmem_ops.features(&v.dev) >> VIRTIO_MEM_F_ACPI_PXM & 1) &&
 		       c.node_id > 1024);
 		CHECK(bad);
-		CHECK(vmem_bad_config_names[k] != NULL);
+		CHECK(vmem_bad_config_names[k]);
 	}
 	v.bad_config = VMEM_CFG_OK;
 	CHECK(!(vmem_ops.features(&v.dev) >> VIRTIO_MEM_F_ACPI_PXM & 1));
@@ -98,9 +98,9 @@ static void test_requests(void)
 
 	CHECK(req(VIRTIO_MEM_REQ_PLUG, ADDR, 2) == VIRTIO_MEM_RESP_ACK);
 	CHECK(v.plugged == 4 * MIB && slots_live == 2);
-	CHECK(gm_ptr(&gm, ADDR, BLK) != NULL);
-	CHECK(gm_ptr(&gm, ADDR + 4 * MIB, 8) == NULL);	/* unplugged */
-	CHECK(gm_ptr(&gm, ADDR + 3 * MIB, 2 * MIB) == NULL); /* straddles */
+	CHECK(gm_ptr(&gm, ADDR, BLK));
+	CHECK(!gm_ptr(&gm, ADDR + 4 * MIB, 8));	/* unplugged */
+	CHECK(!gm_ptr(&gm, ADDR + 3 * MIB, 2 * MIB)); /* straddles */
 	/* already plugged, unaligned, outside, empty, overflowing: ERROR */
 	CHECK(req(VIRTIO_MEM_REQ_PLUG, ADDR, 1) == VIRTIO_MEM_RESP_ERROR);
 	CHECK(req(VIRTIO_MEM_REQ_PLUG, ADDR + 4096, 1) ==
@@ -235,10 +235,10 @@ static void test_poison(void)
 	CHECK(v.hva[0] == GM_POISON && v.hva[BLK - 1] == GM_POISON);
 	/* the ring names who gave it back */
 	f = fmemopen(buf, sizeof(buf), "w");
-	CHECK(f != NULL);
+	CHECK(f);
 	gm_discards_dump(f);
 	fclose(f);
-	CHECK(strstr(buf, "virtio-mem gpa 0x100000000+0x200000") != NULL);
+	CHECK(strstr(buf, "virtio-mem gpa 0x100000000+0x200000"));
 	/* and without poison it is a hole again */
 	CHECK(req(VIRTIO_MEM_REQ_PLUG, ADDR, 1) == VIRTIO_MEM_RESP_ACK);
 	CHECK(req(VIRTIO_MEM_REQ_UNPLUG, ADDR, 1) == VIRTIO_MEM_RESP_ACK);

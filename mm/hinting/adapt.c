@@ -45,7 +45,6 @@ static unsigned long *rep_bits;
 /* per pageblock: when a block in it was last reported (ms, wraps) */
 static u32 *rep_stamp;
 static unsigned long rep_nr;
-static atomic_long_t realloc_total;
 static atomic_long_t realloc_bucket[HINTING_REALLOC_BUCKETS];
 static atomic_long_t saved_total;
 
@@ -113,6 +112,7 @@ void hinting_track_reported(unsigned long pfn, unsigned int order)
  */
 void hinting_track_alloc(struct page *page, unsigned int order)
 {
+	/* pairs with the smp_store_release() of rep_nr in hinting_track_init() */
 	unsigned long nr = smp_load_acquire(&rep_nr), pfn = page_to_pfn(page);
 	unsigned long end, w, mask, n = 0;
 	unsigned int bucket;
@@ -133,7 +133,6 @@ void hinting_track_alloc(struct page *page, unsigned int order)
 		return;
 	age = now_ms() - READ_ONCE(rep_stamp[pfn / pageblock_nr_pages]);
 	bucket = age < 100 ? 0 : age < 1000 ? 1 : age < 10000 ? 2 : 3;
-	atomic_long_add(n, &realloc_total);
 	atomic_long_add(n, &realloc_bucket[bucket]);
 	if (age < 1000)
 		atomic_long_add(n, &churn_of(page_zone(page))->fast);
@@ -166,24 +165,30 @@ unsigned long hinting_hold(struct zone *zone)
 		READ_ONCE(churn_of(zone)->hold) : 0;
 }
 
-/* The longest hold of any zone now, in ms. */
+/* The longest hold of any zone now, in ms: 0 while adaptive is off. */
 unsigned long hinting_hold_max_now(void)
 {
 	unsigned long most = 0;
 	struct zone *zone;
 
 	for_each_populated_zone(zone)
-		most = max(most, READ_ONCE(churn_of(zone)->hold));
+		most = max(most, hinting_hold(zone));
 	return jiffies_to_msecs(most);
 }
 
+/*
+ * The total is the buckets' sum, not a counter of its own: a reader of
+ * the buckets before and after the total sees it between their sums.
+ */
 void hinting_realloc_totals(unsigned long *total, unsigned long *bucket)
 {
 	unsigned int i;
 
-	*total = atomic_long_read(&realloc_total);
-	for (i = 0; i < HINTING_REALLOC_BUCKETS; i++)
+	*total = 0;
+	for (i = 0; i < HINTING_REALLOC_BUCKETS; i++) {
 		bucket[i] = atomic_long_read(&realloc_bucket[i]);
+		*total += bucket[i];
+	}
 }
 
 /* One zone's weighing after @secs seconds (at least one). */

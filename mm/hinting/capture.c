@@ -131,7 +131,7 @@ void hinting_kick(bool now)
 	} else if (atomic_read(&hinting_due) == 0 &&
 		   atomic_cmpxchg(&hinting_due, 0, 1) == 0) {
 		queue_delayed_work(system_unbound_wq, &hinting_work,
-			msecs_to_jiffies(READ_ONCE(hinting_knobs.delay_ms)));
+				   msecs_to_jiffies(READ_ONCE(hinting_knobs.delay_ms)));
 	}
 }
 

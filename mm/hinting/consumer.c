@@ -17,6 +17,10 @@ struct hinting_consumer *hinting_consumer;
 EXPORT_SYMBOL_IF_KUNIT(hinting_consumer);
 /* Set while a consumer waits to unregister: the worker stops early. */
 atomic_t hinting_leaving = ATOMIC_INIT(0);
+/*
+ * Guards hinting_consumer, the capture key and the worker's buffer,
+ * carry and counters; the worker holds it across a whole batch.
+ */
 DEFINE_MUTEX(hinting_lock);
 EXPORT_SYMBOL_IF_KUNIT(hinting_lock);
 

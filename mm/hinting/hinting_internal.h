@@ -31,7 +31,7 @@ struct hinting_entry {
 
 /* One CPU's capture array; its lock nests inside the zone lock. */
 struct hinting_pcp {
-	spinlock_t lock;
+	spinlock_t lock;	/* guards the rest; the totals read counters without it */
 	unsigned int count;
 	unsigned long captured;
 	unsigned long dropped;

@@ -531,6 +531,7 @@ static struct kunit_suite hinting_suite = {
 	.exit = hinting_test_exit,
 	.test_cases = hinting_cases,
 };
+
 kunit_test_suite(hinting_suite);
 
 MODULE_DESCRIPTION("KUnit tests of free page hinting");

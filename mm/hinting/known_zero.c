@@ -39,6 +39,7 @@ static void kz_off_fn(struct work_struct *work)
 {
 	static_branch_dec(&hinting_alloc_key);
 }
+
 static DECLARE_WORK(kz_off_work, kz_off_fn);
 
 /*
@@ -99,6 +100,7 @@ unsigned long hinting_known_zero_refusals(void)
  */
 void hinting_known_zero_isolated(unsigned long pfn, unsigned int order)
 {
+	/* pairs with the smp_store_release() in hinting_known_zero_begin() */
 	if (smp_load_acquire(&kz.nr_pfns) && hinting_consumer &&
 	    !hinting_consumer->zero_on_discard)
 		kz_forget(&kz, pfn, 1UL << order);
@@ -234,7 +236,7 @@ static unsigned long kz_sample_dirty(unsigned long pfn, unsigned long nr)
 		/* a free page: KASAN keeps it poisoned, we only read */
 		kasan_disable_current();
 		va = kmap_local_page(page);
-		dirty = memchr_inv(va, 0, PAGE_SIZE) != NULL;
+		dirty = !!memchr_inv(va, 0, PAGE_SIZE);
 		kunmap_local(va);
 		kasan_enable_current();
 		if (dirty && kz_pristine(&kz, p))

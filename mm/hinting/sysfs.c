@@ -182,6 +182,7 @@ KZ_STAT(zeroing_done_known_zero_pages, hinting_zeroing_done_known_zero);
 KZ_STAT(known_zero_marked_pages, hinting_known_zero_marked);
 KZ_STAT(known_zero_refused, hinting_known_zero_refusals);
 KZ_STAT(saved_pages, hinting_saved_pages);
+
 /* weighed first: an idle worker has not, and holds melt over time */
 static unsigned long hold_ms_now(void)
 {
@@ -190,6 +191,7 @@ static unsigned long hold_ms_now(void)
 	mutex_unlock(&hinting_lock);
 	return hinting_hold_max_now();
 }
+
 KZ_STAT(hold_ms, hold_ms_now);
 
 /* reported pages allocated again: all, then by time since their report */

@@ -206,7 +206,7 @@ static void hinting_putback(struct hinting_entry *b, unsigned int n,
 			struct page *page = pfn_to_page(b[i].pfn);
 
 			__putback_isolated_page(page, b[i].order,
-					get_pageblock_migratetype(page));
+						get_pageblock_migratetype(page));
 			if (!reported)
 				hinting_capture_block(page, b[i].order);
 			else if (PageBuddy(page) &&
@@ -406,11 +406,13 @@ void hinting_run(void)
 		hinting_carry = hinting_process(hc, hinting_buf, n);
 		wait = hinting_wait;
 		/* a consumer that fails is retried ever more slowly */
-		if (hinting_fail_streak)
-			wait = max(wait, min_t(unsigned long,
-				msecs_to_jiffies(READ_ONCE(
-					hinting_knobs.delay_ms)) <<
-				min(hinting_fail_streak, 10U), 10 * HZ));
+		if (hinting_fail_streak) {
+			unsigned long retry;
+
+			retry = msecs_to_jiffies(READ_ONCE(hinting_knobs.delay_ms)) <<
+				min(hinting_fail_streak, 10U);
+			wait = max(wait, min_t(unsigned long, retry, 10 * HZ));
+		}
 	}
 	mutex_unlock(&hinting_lock);
 	if (wait)

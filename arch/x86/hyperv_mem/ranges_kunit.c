@@ -153,6 +153,7 @@ static struct kunit_suite ranges_suite = {
 	.name = "vmdense_hyperv_ranges",
 	.test_cases = ranges_cases,
 };
+
 kunit_test_suite(ranges_suite);
 
 MODULE_DESCRIPTION("KUnit tests of vmdense_hyperv's heat-hint ranges");

@@ -21,7 +21,8 @@
 : "${L2_APPEND:=}"
 : "${SOCK:=/tmp/c.sock}"
 : "${STATS_OUT:=/tmp/stats.json}"
-# shellcheck source=lib/kvm_trace.sh
+# shellcheck source-path=SCRIPTDIR
+# shellcheck source=kvm_trace.sh
 . /vmdense/lib/kvm_trace.sh
 
 # Kernel parameters of every L2: panic and oops end the run at once, so a
