@@ -12,12 +12,18 @@
 #   kernel_tree_prepare    unpack it (again whenever the pin or patches/
 #                          changed), apply patches/*.patch, graft our
 #                          directories in
+#   kernel_tree_tinyconfig BUILD MAKE...: x86-64 tinyconfig with
+#                          configs/*.config merged into BUILD, checked
+#                          option by option (again when a fragment changed)
+# scripts/build-newest-6.12 sets KERNEL_TREE_SRC, KERNEL_TARBALL and
+# KERNEL_TREE_VERSION first: another linux-source-6.12 than the pinned one.
 # Both builds use the one tree (each with its own O= directory), so a
 # change of the pin or of patches/ reaches both.
 
 OUT=$ROOT/out
-SRC=$OUT/linux-source-6.12
-PINNED=$(cat "$ROOT/kernel-version")
+SRC=${KERNEL_TREE_SRC:-$OUT/linux-source-6.12}
+PINNED=${KERNEL_TREE_VERSION:-$(cat "$ROOT/kernel-version")}
+TARBALL=${KERNEL_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 
 kernel_tree_check_pin() {
 	local have
@@ -49,8 +55,8 @@ kernel_tree_prepare() {
 	if [ ! -f "$SRC/.vmdense-stamp" ] || [ "$(cat "$SRC/.vmdense-stamp")" != "$stamp" ]; then
 		echo "[$TAG] unpacking linux-source-6.12 $PINNED (about 15 s)"
 		rm -rf "$SRC"
-		mkdir -p "$OUT"
-		tar -C "$OUT" -xJf /usr/src/linux-source-6.12.tar.xz
+		mkdir -p "$(dirname "$SRC")"
+		tar -C "$(dirname "$SRC")" -xJf "$TARBALL"
 		for p in "$ROOT"/patches/*.patch; do
 			[ -e "$p" ] || continue
 			echo "[$TAG] applying $(basename "$p")"
@@ -77,4 +83,33 @@ kernel_tree_prepare() {
 	[ -L "$SRC/Kconfig.vmdense" ] || ln -s "$ROOT/Kconfig" "$SRC/Kconfig.vmdense"
 	grep -qxF 'source "Kconfig.vmdense"' "$SRC/Kconfig" ||
 		echo 'source "Kconfig.vmdense"' >>"$SRC/Kconfig"
+}
+
+kernel_tree_tinyconfig() {
+	local build=$1 cfg_sum bad line opt
+	shift
+	mkdir -p "$build"
+	cfg_sum=$(cat "$ROOT"/configs/*.config "$ROOT/Kconfig" "$ROOT"/*/*/Kconfig \
+		"$ROOT"/*/*/*/Kconfig "$SRC/.vmdense-stamp" | sha256sum | cut -c1-16)
+	[ -f "$build/.vmdense-config" ] &&
+		[ "$(cat "$build/.vmdense-config")" = "$cfg_sum" ] && return
+	echo "[$TAG] configuring: tinyconfig + configs/*.config"
+	"$@" tinyconfig >/dev/null
+	(cd "$build" && "$SRC/scripts/kconfig/merge_config.sh" -m -O "$build" \
+		"$build/.config" "$ROOT"/configs/*.config >/dev/null)
+	"$@" olddefconfig >/dev/null
+	# Every option a fragment asks for must be in the final config.
+	bad=0
+	while IFS= read -r line; do
+		case "$line" in
+		CONFIG_*=n) opt=${line%%=*}
+			grep -q "^$opt=" "$build/.config" &&
+				{ echo "[$TAG] ERROR: $opt should be off"; bad=1; } ;;
+		CONFIG_*) grep -qxF "$line" "$build/.config" ||
+				{ echo "[$TAG] ERROR: $line requested, got:" \
+					"$(grep "^${line%%=*}=" "$build/.config" || echo unset)"; bad=1; } ;;
+		esac
+	done < <(cat "$ROOT"/configs/*.config)
+	[ $bad -eq 0 ] || { echo "[$TAG] config check failed" >&2; exit 1; }
+	echo "$cfg_sum" >"$build/.vmdense-config"
 }

@@ -272,6 +272,28 @@ def external_6_12(ctx):
     return {"ko_bytes": os.path.getsize(ko)}
 
 
+@test("build.newest_6_12", suite="build", tier="full", limit=1800)
+def newest_6_12(ctx):
+    """vmdense on the newest linux-source-6.12 the archive offers, not only
+    on the pinned one (scripts/build-newest-6.12): patches/ apply, the
+    configuration check passes, our code and the patched allocator files
+    compile. The security archive keeps only recent versions, so the pin
+    has to move one day; this says in advance whether it can."""
+    res = subprocess.run([os.path.join(ROOT, "scripts", "build-newest-6.12")],
+                         capture_output=True, text=True, timeout=1800)
+    out = res.stdout + res.stderr
+    with open(ctx.path("output.txt"), "w") as f:
+        f.write(out)
+    check(res.returncode == 0, "scripts/build-newest-6.12 failed (%d):\n%s"
+          % (res.returncode, out[-3000:]))
+    m = re.search(r"vmdense compiles on linux-source-6.12 (\S+)", out)
+    check(m, "no verdict line from scripts/build-newest-6.12")
+    with open(os.path.join(ROOT, "kernel-version")) as f:
+        pinned = f.read().strip()
+    return {"version": m.group(1), "pinned": pinned,
+            "newer_than_pin": int(m.group(1) != pinned)}
+
+
 @test("build.virtio_mem.external_6_1", suite="build", limit=600)
 def external_6_1(ctx):
     """vmdense_virtio_mem as an external module against Debian 12's 6.1

@@ -9,7 +9,7 @@ skips by raising Skip. Names are a contract: other tools read
 out/test-results.json by them.
 
 Public names: test(), Context, Skip, check(), Shared, RetryBudget,
-RETRY_BUDGET, main(), ROOT, OUT.
+RETRY_BUDGET, main(), markdown(), ROOT, OUT.
 """
 
 import fnmatch
@@ -251,6 +251,8 @@ class Runner:
                 entry["detail"] = detail[:4000]
             results.append(entry)
             _write(results)
+            with open(ctx.path("result.json"), "w") as f:
+                json.dump(entry, f, indent=1)
         self.release()
         _write(results)
         total = time.monotonic() - t_all
@@ -281,6 +283,28 @@ def select(tests, patterns):
         for p in patterns)]
 
 
+def markdown(tests):
+    """A markdown table of @tests: name, tier, time limit, what the test
+    proves (its docstring) and its metric keys as its last run recorded
+    them (out/logs/<name>/result.json)."""
+    keys = {}
+    for t in tests:
+        try:
+            with open(os.path.join(OUT, "logs", t.name,
+                                   "result.json")) as f:
+                keys[t.name] = sorted(json.load(f).get("metrics") or {})
+        except (OSError, ValueError):
+            pass
+    rows = ["| test | tier | limit | what it proves | metrics |",
+            "|---|---|---|---|---|"]
+    for t in tests:
+        doc = " ".join((t.fn.__doc__ or "").split()).replace("|", "\\|")
+        rows.append("| `%s` | %s | %d s | %s | %s |" % (
+            t.name, t.tier, t.limit, doc,
+            ", ".join("`%s`" % k for k in keys.get(t.name, [])) or "-"))
+    return "\n".join(rows)
+
+
 def _write(results):
     os.makedirs(OUT, exist_ok=True)
     tmp = RESULTS + ".tmp"
@@ -299,6 +323,10 @@ def main(argv):
     ap.add_argument("--list", action="store_true", help="list test names")
     ap.add_argument("--full", action="store_true",
                     help="every test (make test-full)")
+    ap.add_argument("--markdown", action="store_true",
+                    help="the README's table of the tests selected: what "
+                    "each proves (its docstring) and its metric keys (from "
+                    "its last run)")
     ap.add_argument("names", nargs="*")
     a = ap.parse_args(argv)
     tests = all_tests()
@@ -306,6 +334,9 @@ def main(argv):
         tiers = ("test", "full") if a.full else ("test",)
         tests = [t for t in tests if t.tier in tiers]
     tests = select(tests, a.names)
+    if a.markdown:
+        print(markdown(tests))
+        return 0
     if a.list:
         for t in tests:
             print("%-45s %-12s %-5s %5d s" % (t.name, t.suite, t.tier,

@@ -52,19 +52,19 @@ end() {
 	[ -n "${wake0:-}" ] && echo "$wake0" >$K/wake_threshold
 	[ -n "${pr0:-}" ] && echo "$pr0" >$PR
 	[ "$DRIVER" = vmdense_balloon ] && echo 1 >$K/enabled
-	echo "CAPTURE-END status=$1"
+	echo "CAPTURE-END status=$1 $(cat /tmp/capture.err 2>/dev/null)"
 	exit 0
 }
 
 # reporting ON (1) or off (0)
 reporting() {
 	case $DRIVER in
-	vmdense_balloon) echo "$1" >$K/enabled ;;
+	vmdense_balloon) echo "$1" >$K/enabled 2>/tmp/capture.err ;;
 	virtio_balloon)
 		if [ "$1" = 1 ]; then
-			modprobe virtio_balloon
+			modprobe virtio_balloon 2>/tmp/capture.err
 		else
-			rmmod virtio_balloon
+			rmmod virtio_balloon 2>/tmp/capture.err
 		fi ;;
 	*) false ;;
 	esac

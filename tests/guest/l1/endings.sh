@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # One run of the nested-endings experiment (tests/NESTED-ENDINGS.md): an L2
-# boots, idles, fills and frees memory (/vmdense/l2/endings.sh) under
+# boots, idles, fills and frees memory (/vmdense/l2/endings.sh, or the
+# script L2_RUN names with its L2_PARAMS) under
 #   MONITOR=host-stub (options in STUB_OPTS) or MONITOR=qemu (QEMU with
 #   KVM, unpacked from /vmdense/qe.tar.xz on first use),
 # with L2_KERNEL as its kernel. Prints an ENDING line; on any other ending
@@ -12,6 +13,7 @@
 # shellcheck source=lib/l1.sh
 . /vmdense/lib/l1.sh
 : "${MONITOR:=host-stub}" "${STUB_OPTS:=}" "${IDLE_S:=60}" "${FILL_MB:=256}"
+: "${L2_RUN:=l2/endings.sh}" "${L2_PARAMS:=IDLE_S=$IDLE_S FILL_MB=$FILL_MB}"
 : "${L2_TIMEOUT:=900}"
 
 # QEMU 7.2 of the build machine with its libraries (../shared/tools/qemu-bundle)
@@ -29,7 +31,7 @@ qemu_run() {
 		$q/bin/qemu-system-x86_64 -L $q/share/qemu -nodefaults \
 		-no-user-config -display none -no-reboot -accel kvm -cpu host \
 		-m "$L2_MEM" -smp "$L2_SMP" -kernel "$L2_KERNEL" -initrd "$L2_INITRD" \
-		-append "$L2_BASE_APPEND $L2_APPEND VMDENSE_RUN=l2/endings.sh IDLE_S=$IDLE_S FILL_MB=$FILL_MB" \
+		-append "$L2_BASE_APPEND $L2_APPEND VMDENSE_RUN=$L2_RUN $L2_PARAMS" \
 		-serial "file:$L2_LOG" 2>/tmp/qemu.err
 	rc=$?
 	sed 's/^/L1-QEMU| /' /tmp/qemu.err
@@ -45,7 +47,7 @@ if [ "$MONITOR" = qemu ]; then
 	qemu_run
 else
 	# shellcheck disable=SC2086 # STUB_OPTS is a list of options
-	stub_start l2/endings.sh "IDLE_S=$IDLE_S FILL_MB=$FILL_MB" $STUB_OPTS
+	stub_start "$L2_RUN" "$L2_PARAMS" $STUB_OPTS
 	stub_end
 fi
 rc=$?
