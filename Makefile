@@ -8,6 +8,8 @@
 #                 group, whatever its tier); 30 minutes or less
 #   make test-full every test: full sizes, the kernel drivers' halves,
 #                 Debian 6.1 boots, longer fuzzing
+#   make test-kasan the scenarios on the KASAN variant of the test kernel
+#                 (its own build in out/build-kasan: a cold kernel build)
 #   make build    kernel, modules, initramfs
 #   make bench    benchmarks: JSON, plots, tables in out/bench (QUICK=1: smoke)
 #   make vm       boot the guest with a shell on this terminal
@@ -29,7 +31,7 @@ SHELL := /bin/bash
 T ?=
 
 .PHONY: all deps kernel initramfs build run vm test test-full bench check clean
-.PHONY: deb dkms-deb deploy
+.PHONY: deb dkms-deb deploy test-kasan
 
 all: build
 
@@ -55,6 +57,15 @@ test: build
 
 test-full: build
 	@tests/run --full $(T)
+
+# The scenarios again on the KASAN variant of the test kernel
+# (configs/variants/kasan.config; out/build-kasan, out/initramfs-kasan*):
+# a use-after-free is reported whether KFENCE sampled it or not.
+KASAN_TESTS ?= kunit virtio_mem hinting hyperv hoststub
+test-kasan: deps
+	@KERNEL_VARIANT=kasan scripts/build-kernel
+	@KERNEL_VARIANT=kasan scripts/build-initramfs
+	@VMDENSE_KERNEL_VARIANT=kasan tests/run $(or $(T),$(KASAN_TESTS))
 
 bench: build
 	@bench/run $(if $(QUICK),--quick) $(BENCH_ARGS)

@@ -13,8 +13,10 @@
 #                          changed), apply patches/*.patch, graft our
 #                          directories in
 #   kernel_tree_tinyconfig BUILD MAKE...: x86-64 tinyconfig with
-#                          configs/*.config merged into BUILD, checked
-#                          option by option (again when a fragment changed)
+#                          configs/*.config (and, with KERNEL_VARIANT=NAME,
+#                          configs/variants/NAME.config after them) merged
+#                          into BUILD, checked option by option (again
+#                          when a fragment changed)
 # scripts/build-newest-6.12 sets KERNEL_TREE_SRC, KERNEL_TARBALL and
 # KERNEL_TREE_VERSION first: another linux-source-6.12 than the pinned one.
 # Both builds use the one tree (each with its own O= directory), so a
@@ -86,19 +88,25 @@ kernel_tree_prepare() {
 }
 
 kernel_tree_tinyconfig() {
-	local build=$1 cfg_sum bad line opt
+	local build=$1 cfg_sum bad line opt frags=("$ROOT"/configs/*.config)
 	shift
+	if [ -n "${KERNEL_VARIANT:-}" ]; then
+		frags+=("$ROOT/configs/variants/$KERNEL_VARIANT.config")
+		[ -f "${frags[-1]}" ] || { echo "[$TAG] ERROR: no kernel" \
+			"variant $KERNEL_VARIANT (configs/variants)" >&2; exit 1; }
+	fi
 	mkdir -p "$build"
-	cfg_sum=$(cat "$ROOT"/configs/*.config "$ROOT/Kconfig" "$ROOT"/*/*/Kconfig \
+	cfg_sum=$(cat "${frags[@]}" "$ROOT/Kconfig" "$ROOT"/*/*/Kconfig \
 		"$ROOT"/*/*/*/Kconfig "$SRC/.vmdense-stamp" | sha256sum | cut -c1-16)
 	[ -f "$build/.vmdense-config" ] &&
 		[ "$(cat "$build/.vmdense-config")" = "$cfg_sum" ] && return
 	echo "[$TAG] configuring: tinyconfig + configs/*.config"
 	"$@" tinyconfig >/dev/null
 	(cd "$build" && "$SRC/scripts/kconfig/merge_config.sh" -m -O "$build" \
-		"$build/.config" "$ROOT"/configs/*.config >/dev/null)
+		"$build/.config" "${frags[@]}" >/dev/null)
 	"$@" olddefconfig >/dev/null
-	# Every option a fragment asks for must be in the final config.
+	# Every option the fragments ask for (the last word of each) must be
+	# in the final config.
 	bad=0
 	while IFS= read -r line; do
 		case "$line" in
@@ -109,7 +117,8 @@ kernel_tree_tinyconfig() {
 				{ echo "[$TAG] ERROR: $line requested, got:" \
 					"$(grep "^${line%%=*}=" "$build/.config" || echo unset)"; bad=1; } ;;
 		esac
-	done < <(cat "$ROOT"/configs/*.config)
+	done < <(cat "${frags[@]}" | awk -F= '/^CONFIG_/ { last[$1] = $0 }
+		END { for (o in last) print last[o] }')
 	[ $bad -eq 0 ] || { echo "[$TAG] config check failed" >&2; exit 1; }
 	echo "$cfg_sum" >"$build/.vmdense-config"
 }

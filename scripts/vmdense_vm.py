@@ -37,11 +37,15 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "out")
-KERNEL = os.path.join(OUT, "build", "arch", "x86", "boot", "bzImage")
-INITRD = os.path.join(OUT, "initramfs.cpio.gz")
+# VMDENSE_KERNEL_VARIANT=NAME: the kernel variant scripts/build-kernel
+# built with KERNEL_VARIANT=NAME, and its initramfs (make test-kasan)
+_V = "-" + os.environ["VMDENSE_KERNEL_VARIANT"] \
+    if os.environ.get("VMDENSE_KERNEL_VARIANT") else ""
+KERNEL = os.path.join(OUT, "build" + _V, "arch", "x86", "boot", "bzImage")
+INITRD = os.path.join(OUT, "initramfs%s.cpio.gz" % _V)
 # the same without stress-ng (scripts/build-initramfs): what the nested
 # tests' L1 and L2 boot
-INITRD_SLIM = os.path.join(OUT, "initramfs-slim.cpio.gz")
+INITRD_SLIM = os.path.join(OUT, "initramfs%s-slim.cpio.gz" % _V)
 ACCEL_CACHE = os.path.join(OUT, "accel")
 QEMU = "qemu-system-x86_64"
 # The emulator of nested runs' L1 (scripts/install-deps unpacks QEMU 10.0

@@ -99,8 +99,13 @@ def run_l2(ctx, script, env=None, timeout=600, name=None,
     nested.L2Run once it ended as its script decided (L1's checks passed,
     no kernel report in L1 or L2); raise with what went wrong otherwise.
     A documented accident is retried, as long as the run's budget lasts.
-    @expect_status: the script's exit status for a pass."""
+    @expect_status: the script's exit status for a pass. Options in the
+    environment variable VMDENSE_STUB_OPTS go to every host-stub."""
     name = name or script.rsplit(".", 1)[0]
+    # VMDENSE_STUB_OPTS: options every host-stub of the run gets, e.g.
+    # --poison (memory given back reads 0x6b, not zero)
+    if os.environ.get("VMDENSE_STUB_OPTS"):
+        env = dict(env or {}, STUB_EXTRA=os.environ["VMDENSE_STUB_OPTS"])
     attempt = 0
     while True:
         attempt += 1

@@ -53,7 +53,8 @@ mirror_stop() {
 
 # stub_start RUN PARAMS [host-stub options...]: host-stub in the background
 # ($pid) with an L2 that runs /vmdense/l2/RUN with kernel parameters PARAMS
-# (NAME=value pairs reach its scripts as environment variables).
+# (NAME=value pairs reach its scripts as environment variables); options
+# in STUB_EXTRA go to every host-stub (VMDENSE_STUB_OPTS on the host).
 stub_start() {
 	run=$1
 	params=$2
@@ -61,11 +62,12 @@ stub_start() {
 	rm -f "$SOCK" "$STATS_OUT"
 	mirror_start
 	kvm_trace_start
+	# shellcheck disable=SC2086 # STUB_EXTRA is a list of options
 	"$STUB" --kernel "$L2_KERNEL" --initrd "$L2_INITRD" --mem "$L2_MEM" \
 		--smp "$L2_SMP" --console "$L2_LOG" --control "$SOCK" \
 		--timeout "$L2_TIMEOUT" --stats-out "$STATS_OUT" \
 		--append "$L2_BASE_APPEND $L2_APPEND VMDENSE_RUN=$run $params" \
-		"$@" 2>/tmp/stub.err &
+		"$@" ${STUB_EXTRA:-} 2>/tmp/stub.err &
 	pid=$!
 	# the socket comes up before the first vCPU runs
 	i=0
