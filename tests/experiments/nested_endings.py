@@ -7,6 +7,8 @@ a cell until it dies; then a fresh one goes on.
 
   tests/experiments/nested_endings.py CELL [--runs N] [--idle S] [--fill MB]
       [--script L1_SCRIPT] [--env NAME=VALUE ...] [--stub-opts OPTS]
+  tests/experiments/nested_endings.py --table   the results so far, as the
+      markdown table of tests/NESTED-ENDINGS.md
 
 Cells (what changes against "ours"):
   ours        our kernel as built, host-stub as it is
@@ -75,7 +77,35 @@ def cell_setup(cell):
     return extra, env
 
 
+def table(path=RESULTS):
+    """Runs and endings per cell, in the order the cells first ran."""
+    cells, kinds = {}, []
+    with open(path) as f:
+        for line in f:
+            r = json.loads(line)
+            c = cells.setdefault(r["cell"], {"runs": 0, "l1": set(),
+                                             "qemu": set()})
+            c["runs"] += 1
+            c["l1"].add(r["l1_boot"])
+            c["qemu"].add(r.get("qemu", "").split("(")[0].replace(
+                "QEMU emulator version ", "").strip())
+            c[r["ending"]] = c.get(r["ending"], 0) + 1
+            if r["ending"] not in kinds:
+                kinds.append(r["ending"])
+    kinds.sort(key=lambda k: (k != "clean", k))
+    rows = ["| cell | L1 QEMU | runs | L1 boots | %s |" % " | ".join(kinds),
+            "|---|---|---|---|%s" % "---|" * len(kinds)]
+    for name, c in cells.items():
+        rows.append("| %s | %s | %d | %d | %s |" % (
+            name, ", ".join(sorted(c["qemu"])), c["runs"], len(c["l1"]),
+            " | ".join(str(c.get(k, 0)) for k in kinds)))
+    return "\n".join(rows)
+
+
 def main():
+    if sys.argv[1:] == ["--table"]:
+        print(table())
+        return
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("cell")
     ap.add_argument("--runs", type=int, default=20)
