@@ -7,6 +7,7 @@
  */
 #include <linux/cpuhotplug.h>
 #include <linux/hinting.h>
+#include <linux/irq_work.h>
 #include <linux/mm.h>
 #include <linux/percpu.h>
 #include <linux/workqueue.h>
@@ -121,18 +122,45 @@ bool hinting_capturing(void)
 }
 EXPORT_SYMBOL_IF_KUNIT(hinting_capturing);
 
+/* Queue the worker as hinting_due says: now, or after delay_ms. */
+static void hinting_queue(void)
+{
+	if (atomic_read(&hinting_due) == 2)
+		mod_delayed_work(system_unbound_wq, &hinting_work, 0);
+	else
+		queue_delayed_work(system_unbound_wq, &hinting_work,
+				   msecs_to_jiffies(READ_ONCE(hinting_knobs.delay_ms)));
+}
+
+/*
+ * The free path holds the zone lock, and the workqueue's pool lock may
+ * not nest inside it: paths that hold the pool lock allocate pages (debug
+ * objects filling their pool under flush_work()), which takes a zone lock.
+ * The free path only raises this irq_work; it queues the worker with no
+ * zone lock held.
+ */
+static void hinting_kick_fn(struct irq_work *w)
+{
+	hinting_queue();
+}
+
+static DEFINE_IRQ_WORK(hinting_kick_work, hinting_kick_fn);
+
+/* Move hinting_due up; true when the worker must be queued (again). */
+static bool hinting_due_raise(bool now)
+{
+	if (now)
+		return atomic_read(&hinting_due) != 2 &&
+		       atomic_xchg(&hinting_due, 2) != 2;
+	return atomic_read(&hinting_due) == 0 &&
+	       atomic_cmpxchg(&hinting_due, 0, 1) == 0;
+}
+
 /* Wake the worker now, or after delay_ms if nothing is pending yet. */
 void hinting_kick(bool now)
 {
-	if (now) {
-		if (atomic_read(&hinting_due) != 2 &&
-		    atomic_xchg(&hinting_due, 2) != 2)
-			mod_delayed_work(system_unbound_wq, &hinting_work, 0);
-	} else if (atomic_read(&hinting_due) == 0 &&
-		   atomic_cmpxchg(&hinting_due, 0, 1) == 0) {
-		queue_delayed_work(system_unbound_wq, &hinting_work,
-				   msecs_to_jiffies(READ_ONCE(hinting_knobs.delay_ms)));
-	}
+	if (hinting_due_raise(now))
+		hinting_queue();
 }
 
 /*
@@ -170,7 +198,8 @@ void hinting_notify_free(struct page *page, unsigned int order)
 {
 	if (order < READ_ONCE(hinting_knobs.min_order))
 		return;
-	hinting_kick(hinting_capture(page, order));
+	if (hinting_due_raise(hinting_capture(page, order)))
+		irq_work_queue(&hinting_kick_work);
 }
 EXPORT_SYMBOL_IF_KUNIT(hinting_notify_free);
 

@@ -11,6 +11,7 @@
 #include <linux/export.h>
 #include <linux/highmem.h>
 #include <linux/hinting.h>
+#include <linux/irq_work.h>
 #include <linux/kasan.h>
 #include <linux/memblock.h>
 #include <linux/memory.h>
@@ -43,6 +44,17 @@ static void kz_off_fn(struct work_struct *work)
 static DECLARE_WORK(kz_off_work, kz_off_fn);
 
 /*
+ * The allocation hook may run under a workqueue pool lock (debug objects
+ * allocate under it): it queues the work from an irq_work instead.
+ */
+static void kz_off_kick(struct irq_work *w)
+{
+	schedule_work(&kz_off_work);
+}
+
+static DEFINE_IRQ_WORK(kz_off_irq_work, kz_off_kick);
+
+/*
  * The allocation hook (patches/0002): reported pages allocated again
  * are counted (adapt.c), and the known-zero state of the pages is
  * consumed. With skip_zeroing off the state is still consumed, so that
@@ -64,7 +76,7 @@ bool hinting_alloc(struct page *page, unsigned int order, bool init)
 		       READ_ONCE(hinting_knobs.skip_zeroing));
 	if (atomic_long_read(&kz.pristine_left) <= 0 &&
 	    !test_and_set_bit(0, &kz_exhausted))
-		schedule_work(&kz_off_work);
+		irq_work_queue(&kz_off_irq_work);
 	return skip;
 }
 

@@ -36,7 +36,7 @@ REALLOC_BUCKETS = ("reallocated_100ms_pages", "reallocated_1s_pages",
 _RESET = r"""
 pkill stress-ng; pkill integrity; pkill fragment
 while pidof stress-ng integrity fragment >/dev/null; do sleep 0.2; done
-rmmod vmdense_balloon virtio_balloon virtio_mem 2>/dev/null
+/vmdense/lib/unload_drivers.sh vmdense_balloon virtio_balloon virtio_mem || exit 1
 echo 1 >/sys/devices/system/cpu/cpu1/online
 K=%s
 if [ ! -f /tmp/knobs ]; then

@@ -21,7 +21,7 @@ UPSTREAM = ("virtio_mem", "/sys/bus/virtio/drivers/virtio_mem")
 # one gives its memory back), nothing requested.
 _RESET = ("pkill stress-ng; pkill integrity; "
           "while pidof stress-ng integrity >/dev/null; do sleep 0.2; done; "
-          "rmmod vmdense_virtio_mem virtio_mem 2>/dev/null; true")
+          "/vmdense/lib/unload_drivers.sh vmdense_virtio_mem virtio_mem")
 
 
 class VmemGuest(PlainGuest):

@@ -150,11 +150,14 @@ def measure_return(ctx, vm, held_mb, memfree_before_kb, quiet_s=8,
                    max_s=90):
     """Right after the guest freed memory: sample the host memory until it
     settles, write host-memory.tsv. Returns freed MiB (guest MemFree
-    growth), returned MiB (host memory drop from held_mb), seconds until
-    95 % of it had come back, and the final host MiB."""
+    growth once the host memory settled: blocks isolated for a report in
+    flight are not in MemFree, and a block that never came back from a
+    report shows as missing), returned MiB (host memory drop from
+    held_mb), seconds until 95 % of it had come back, and the final host
+    MiB."""
     sampler = HostSampler(vm)
-    freed_mb = (meminfo(vm)["MemFree"] - memfree_before_kb) / 1024
     final = sampler.until_stable(quiet_s=quiet_s, max_s=max_s, min_s=4)
+    freed_mb = (meminfo(vm)["MemFree"] - memfree_before_kb) / 1024
     returned = held_mb - final
     secs = sampler.samples[-1][0]
     for t, mb in sampler.samples:
