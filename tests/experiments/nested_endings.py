@@ -20,8 +20,10 @@ Cells (what changes against "ours"):
   stub-opts   host-stub with the options given in --stub-opts
 --script runs another of tests/guest/l1 instead of the plain workload
 (endings.sh), e.g. a scenario that ended in accidents (hot_hints.sh), with
---env settings for it. Appends one JSON line per run to out/experiments/nested-endings.jsonl
-and keeps the console of every run that did not end clean.
+--env settings for it. Appends one JSON line per run to
+tests/experiments/nested-endings.jsonl (kept in the repository: the
+table of tests/NESTED-ENDINGS.md comes from it) and keeps the console of
+every run that did not end clean under out/experiments/.
 """
 import argparse
 import json
@@ -39,7 +41,7 @@ import vmdense_vm as vmmod  # noqa: E402
 from vmtest import nested  # noqa: E402
 from vmtest.harness import OUT, ROOT  # noqa: E402
 
-RESULTS = os.path.join(OUT, "experiments", "nested-endings.jsonl")
+RESULTS = os.path.join(HERE, "nested-endings.jsonl")
 LOGS = os.path.join(OUT, "experiments", "nested-endings")
 # every L2 boot of the stub as it was warned so (leaf 0xD): not an ending
 XSAVE = "XSAVE consistency problem"
