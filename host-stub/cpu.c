@@ -71,8 +71,6 @@ static int setup_cpuid(struct vcpu *cpu, const struct kvm_cpuid2 *sup)
 		}
 	}
 	cpuid_hide_virt(c);
-	if (!cpu->vm->xsave_as_kvm)
-		cpuid_fix_xsave(c);
 	if (cpu->vm->hv)
 		hyperv_cpuid(cpu->vm->hv, c, MAX_CPUID);
 	ret = ioctl(cpu->fd, KVM_SET_CPUID2, c);

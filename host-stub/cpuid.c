@@ -13,11 +13,6 @@
 #define CPUID_1_ECX_VMX		(1u << 5)
 #define CPUID_80000001_ECX_SVM	(1u << 2)
 #define CPUID_SVM_FEATURES	0x8000000a
-#define CPUID_XSTATE		0xd
-#define XSTATE_1_EAX_XSAVEC	(1u << 1)
-#define XSTATE_1_EAX_XSAVES	(1u << 3)
-#define XSTATE_COMP_SUPERVISOR	(1u << 0)	/* ecx of a component's subleaf */
-#define XSTATE_FIRST_EXTENDED	2
 
 void cpuid_hide_virt(struct kvm_cpuid2 *c)
 {
@@ -33,40 +28,6 @@ void cpuid_hide_virt(struct kvm_cpuid2 *c)
 		/* SVM's feature leaf goes with it */
 		if (e->function == CPUID_SVM_FEATURES)
 			continue;
-		c->entries[n++] = *e;
-	}
-	c->nent = n;
-}
-
-/*
- * Leaf 0xD describes the XSAVE area twice: sizes in subleaves 0 and 1, and
- * every component's size and offset in subleaves 2 and up. Under the TCG
- * L1 the compacted-format sizes (subleaf 1, used with XSAVEC and XSAVES)
- * need not agree with the components: an L2 that checks them warns
- * "XSAVE consistency problem" at boot. Offer the standard format only,
- * whose size KVM recomputes from the guest's XCR0 out of the same
- * component leaves the guest checks it against, and no supervisor state,
- * which only XSAVES manages.
- */
-void cpuid_fix_xsave(struct kvm_cpuid2 *c)
-{
-	unsigned int i, n = 0;
-
-	for (i = 0; i < c->nent; i++) {
-		struct kvm_cpuid_entry2 *e = &c->entries[i];
-
-		if (e->function == CPUID_XSTATE) {
-			if (e->index == 1) {
-				e->eax &= ~(XSTATE_1_EAX_XSAVEC |
-					    XSTATE_1_EAX_XSAVES);
-				e->ebx = 0;
-				e->ecx = 0;	/* IA32_XSS bits */
-				e->edx = 0;
-			} else if (e->index >= XSTATE_FIRST_EXTENDED &&
-				   (e->ecx & XSTATE_COMP_SUPERVISOR)) {
-				continue;
-			}
-		}
 		c->entries[n++] = *e;
 	}
 	c->nent = n;

@@ -13,10 +13,4 @@
  */
 void cpuid_hide_virt(struct kvm_cpuid2 *c);
 
-/*
- * Make leaf 0xD describe one XSAVE layout the guest can check: the
- * standard format without supervisor state (see cpuid.c).
- */
-void cpuid_fix_xsave(struct kvm_cpuid2 *c);
-
 #endif

@@ -38,7 +38,6 @@ struct opts {
 	uint64_t mem, vmem, vmem_block, vmem_requested, vmem_plugged;
 	int smp, timeout;
 	bool balloon, hyperv, hot_unmapped, thp, poison, lie_zeroed;
-	bool xsave_as_kvm;
 };
 
 static void print_help(void)
@@ -66,9 +65,6 @@ static void print_help(void)
 		"                         when touched again, not zero; the last\n"
 		"                         discards are listed if the guest dies\n"
 		"  --lie-zeroed           (tests) boot-zeroed ranges hold data\n"
-		"  --xsave-as-kvm         CPUID leaf 0xD as KVM offers it\n"
-		"                         (compacted formats, supervisor\n"
-		"                         state), for comparisons\n"
 		"  --control PATH         control socket (JSON lines)\n"
 		"  --stats-out FILE       statistics as JSON at exit\n"
 		"or:    host-stub ctl SOCKET JSON   send one control request,\n"
@@ -141,7 +137,6 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "balloon", 0, NULL, 'b' }, { "hyperv", 0, NULL, 'H' },
 		{ "hot-unmapped", 0, NULL, 'U' }, { "thp", 0, NULL, 'T' },
 		{ "poison", 0, NULL, 'p' }, { "lie-zeroed", 0, NULL, 'L' },
-		{ "xsave-as-kvm", 0, NULL, 'X' },
 		{ "control", 1, NULL, 'C' }, { "stats-out", 1, NULL, 'S' },
 		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
@@ -196,9 +191,6 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'L':
 			o->lie_zeroed = true;
-			break;
-		case 'X':
-			o->xsave_as_kvm = true;
 			break;
 		case 'm':
 			bad |= parse_size(optarg, &o->mem);
@@ -405,7 +397,6 @@ int main(int argc, char **argv)
 	serial_init(&serial, out_fd, SERIAL_IRQ, vm_set_irq, &vm);
 	vm.serial = &serial;
 	gm_poison(o.poison);
-	vm.xsave_as_kvm = o.xsave_as_kvm;
 	if (o.hyperv) {
 		hyperv_init(&hv, &vm.mem);
 		hv.lie_zeroed = o.lie_zeroed;

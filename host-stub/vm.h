@@ -56,7 +56,6 @@ struct vm {
 	struct vmem *vmem;	/* virtio-mem, NULL if none */
 	struct balloon *balloon;
 	struct hyperv *hv;	/* NULL: no Hyper-V enlightenments */
-	bool xsave_as_kvm;	/* leaf 0xD unchanged (cpuid_fix_xsave) */
 
 	/*
 	 * stop request: set once under stop_lock, read by every thread

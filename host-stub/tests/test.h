@@ -35,7 +35,6 @@ void test_vmem(void);
 void test_balloon(void);
 void test_hyperv(void);
 void test_guest_cpuid(void);
-void test_xsave_cpuid(void);
 void test_control(void);
 void test_serial(void);
 void test_kvm_stats(void);

@@ -12,7 +12,6 @@ int main(void)
 	test_balloon();
 	test_hyperv();
 	test_guest_cpuid();
-	test_xsave_cpuid();
 	test_control();
 	test_serial();
 	test_kvm_stats();
