@@ -443,11 +443,15 @@ static void test_hold(struct kunit *test)
 	set_cycle_knobs(1);
 	register_clean(test, tc);
 	alloc_blocks(test, blocks);
-	free_blocks(blocks);
-	/* as if every zone held back for a minute */
+	/*
+	 * As if every zone held back for a minute. The hold comes before
+	 * the frees: a full per-CPU array wakes the worker at once, and it
+	 * may run its pass on another CPU before ours.
+	 */
 	WRITE_ONCE(hinting_knobs.adaptive, 1);
 	for (i = 0; i < TEST_BLOCKS; i++)
 		hinting_test_set_hold(page_zone(blocks[i]), 60 * HZ);
+	free_blocks(blocks);
 	hinting_run();
 	KUNIT_EXPECT_EQ(test, covered(tc, blocks), 0UL);
 	KUNIT_EXPECT_GT(test, atomic_long_read(&hinting_stats.held) - held0,
