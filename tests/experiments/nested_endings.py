@@ -104,13 +104,28 @@ def table(path=RESULTS):
     return "\n".join(rows)
 
 
+def recorded(cell, path=RESULTS):
+    """(runs, L1 boots) of @cell so far: a cell goes on where it stopped,
+    and --runs counts its runs in all."""
+    runs, boots = 0, 0
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                r = json.loads(line)
+                if r["cell"] == cell:
+                    runs = max(runs, r["run"])
+                    boots = max(boots, r["l1_boot"])
+    return runs, boots
+
+
 def main():
     if sys.argv[1:] == ["--table"]:
         print(table())
         return
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("cell")
-    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--runs", type=int, default=20,
+                    help="runs of the cell in all, those recorded included")
     ap.add_argument("--idle", type=int, default=60)
     ap.add_argument("--fill", type=int, default=256)
     ap.add_argument("--stub-opts", default="")
@@ -127,7 +142,8 @@ def main():
     env.update(kv.split("=", 1) for kv in a.env)
     os.makedirs(LOGS, exist_ok=True)
     tag = name.replace(" ", "_").replace("-", "").strip("_")
-    l1, l1_boots, run = None, 0, 0
+    run, l1_boots = recorded(name)
+    l1 = None
     while run < a.runs:
         if l1 is None or not l1.alive():
             l1_boots += 1
