@@ -18,6 +18,7 @@ Cells (what changes against "ours"):
   debian      Debian 12's own 6.1 kernel (the image install-deps fetched)
   qemu        QEMU with KVM in L1 instead of host-stub
   stub-opts   host-stub with the options given in --stub-opts
+  A+B         both changes, e.g. debian+qemu
 --script runs another of tests/guest/l1 instead of the plain workload
 (endings.sh), e.g. a scenario that ended in accidents (hot_hints.sh), with
 --env settings for it. Appends one JSON line per run to
@@ -64,8 +65,14 @@ def _qemu_bundle():
 
 
 def cell_setup(cell):
-    """(extra files for L1, environment of l1/endings.sh) of @cell."""
+    """(extra files for L1, environment of l1/endings.sh) of @cell; cells
+    joined by "+" (debian+qemu) change what each of them changes."""
     extra, env = {}, {}
+    for part in cell.split("+")[1:]:
+        e, v = cell_setup(part)
+        extra.update(e)
+        env.update(v)
+    cell = cell.split("+")[0]
     if cell == "plain":
         extra["vmdense/bzImage-plain"] = os.path.join(
             OUT, "build-plain", "arch", "x86", "boot", "bzImage")

@@ -16,7 +16,8 @@
 : "${L2_RUN:=l2/endings.sh}" "${L2_PARAMS:=IDLE_S=$IDLE_S FILL_MB=$FILL_MB}"
 : "${L2_TIMEOUT:=900}"
 
-# QEMU 7.2 of the build machine with its libraries (../shared/tools/qemu-bundle)
+# QEMU 7.2 of the build machine with its libraries (../shared/tools/qemu-bundle);
+# SVM hidden from L2 as host-stub hides it (cpuid.c)
 qemu_run() {
 	q=/tmp/qemu/qe
 	if [ ! -x $q/bin/qemu-system-x86_64 ]; then
@@ -29,7 +30,7 @@ qemu_run() {
 	mirror_start
 	timeout "$L2_TIMEOUT" $q/lib/ld-linux-x86-64.so.2 --library-path $q/lib \
 		$q/bin/qemu-system-x86_64 -L $q/share/qemu -nodefaults \
-		-no-user-config -display none -no-reboot -accel kvm -cpu host \
+		-no-user-config -display none -no-reboot -accel kvm -cpu host,-svm \
 		-m "$L2_MEM" -smp "$L2_SMP" -kernel "$L2_KERNEL" -initrd "$L2_INITRD" \
 		-append "$L2_BASE_APPEND $L2_APPEND VMDENSE_RUN=$L2_RUN $L2_PARAMS" \
 		-serial "file:$L2_LOG" 2>/tmp/qemu.err
