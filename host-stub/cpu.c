@@ -98,6 +98,13 @@ static void port_io(struct vcpu *cpu, struct kvm_run *run)
 						    port - SERIAL_BASE);
 			continue;
 		}
+		if (rtc_port(port)) {
+			if (run->io.direction == KVM_EXIT_IO_OUT)
+				rtc_out(&vm->rtc, port, data[0]);
+			else
+				data[0] = rtc_in(&vm->rtc, port);
+			continue;
+		}
 		if (run->io.direction == KVM_EXIT_IO_OUT) {
 			if (port == PORT_KBD_CTL && data[0] == KBD_RESET)
 				vm_stop(vm, -1, "guest reset");

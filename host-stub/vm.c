@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/kvm.h>
 
@@ -104,6 +105,11 @@ static int setup_ram(struct vm *vm)
 	return 0;
 }
 
+static time_t host_time(void)
+{
+	return time(NULL);
+}
+
 int vm_create(struct vm *vm, uint64_t ram_size, int nr_vcpus,
 	      unsigned int mem_flags)
 {
@@ -114,6 +120,7 @@ int vm_create(struct vm *vm, uint64_t ram_size, int nr_vcpus,
 	memset(vm, 0, sizeof(*vm));
 	pthread_mutex_init(&vm->stop_lock, NULL);
 	pthread_cond_init(&vm->stop_cond, NULL);
+	rtc_init(&vm->rtc, host_time);
 	vm->ram_size = ram_size;
 	vm->mem_flags = mem_flags;
 	vm->nr_vcpus = nr_vcpus;

@@ -13,6 +13,7 @@
 
 #include "guest_mem.h"
 #include "kvm_stats.h"
+#include "rtc.h"
 #include "virtio_mmio.h"
 
 #define MAX_VCPUS	4
@@ -69,6 +70,7 @@ struct vm {
 
 	/* console */
 	struct serial *serial;
+	struct rtc rtc;
 };
 
 /* @mem_flags: GM_* for guest memory (GM_THP: transparent huge pages) */

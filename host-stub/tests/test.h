@@ -38,5 +38,6 @@ void test_guest_cpuid(void);
 void test_control(void);
 void test_serial(void);
 void test_kvm_stats(void);
+void test_rtc(void);
 
 #endif

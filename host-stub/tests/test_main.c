@@ -12,6 +12,7 @@ int main(void)
 	test_balloon();
 	test_hyperv();
 	test_guest_cpuid();
+	test_rtc();
 	test_control();
 	test_serial();
 	test_kvm_stats();
