@@ -103,7 +103,7 @@ def table(path=RESULTS):
                 kinds.append(r["ending"])
     kinds.sort(key=lambda k: (k != "clean", k))
     rows = ["| cell | L1 QEMU | runs | L1 boots | %s |" % " | ".join(kinds),
-            "|---|---|---|---|%s" % "---|" * len(kinds)]
+            "|---|---|---|---|%s" % ("---|" * len(kinds))]
     for name, c in cells.items():
         rows.append("| %s | %s | %d | %d | %s |" % (
             name, ", ".join(sorted(c["qemu"])), c["runs"], len(c["l1"]),
