@@ -194,6 +194,10 @@ _ENDING_CASES = [
      "ENDING monitor=host-stub status=0 reason=guest reset", 0, "l2_reset"),
     ("integrity: status=fail\n", "ENDING monitor=host-stub status=1 "
      "reason=guest reported its exit status", 1, "failed"),
+    # a stall without a trace, and the guest went on to exit cleanly
+    ("rcu: INFO: rcu_preempt self-detected stall on CPU\n"
+     "VMDENSE-EXIT 0\n", "ENDING monitor=host-stub status=0 reason=guest "
+     "reported its exit status", 0, "l2_report"),
 ]
 
 

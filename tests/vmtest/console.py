@@ -17,7 +17,8 @@ ALARMS = ("WARNING:", "BUG:", "Oops", "Call Trace:", "general protection",
           "possible circular locking", "possible recursive locking",
           "inconsistent lock state", "INFO: possible",
           "suspicious RCU usage", "KFENCE:", "KASAN:", "UBSAN:",
-          "soft lockup", "hung_task", "blocked for more than")
+          "soft lockup", "hung_task", "blocked for more than",
+          "self-detected stall", "detected stalls on CPUs")
 
 # Frames of our code in a call trace: the modules, and mm/hinting's and
 # known-zero's functions (built in).

@@ -120,7 +120,7 @@ def classify(run, allowed_l2=(), ignore_blocks=()):
         first = found[0]
         for i in found:     # the line that names the report, if any
             if re.search(r"BUG:|Oops|general protection|double fault|"
-                         r"Kernel panic|WARNING:", l2[i]):
+                         r"Kernel panic|WARNING:|stall", l2[i]):
                 first = i
                 break
         text = "\n".join(l2[first:first + 60])
