@@ -5,8 +5,6 @@
  * the Hyper-V extended memory hypercalls, with statistics and fault
  * injection on a control socket.  See README.md.
  */
-#include <ctype.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -25,6 +23,7 @@
 #include "control.h"
 #include "fault.h"
 #include "hyperv.h"
+#include "parse.h"
 #include "serial.h"
 #include "stats.h"
 #include "vm.h"
@@ -72,57 +71,6 @@ static void print_help(void)
 		"Exit status: the guest's (\"VMDENSE-EXIT n\" on the console,\n"
 		"then halt or reset; or a byte written to port 0x501), 0 when\n"
 		"it resets without one, 124 at the time limit, 1 on errors.\n");
-}
-
-/*
- * A size: digits (or 0x hex) with an optional K, M or G. No sign, no
- * trailing text, nothing that overflows 64 bits.
- */
-static int parse_size(const char *s, uint64_t *out)
-{
-	unsigned int shift = 0;
-	unsigned long long v;
-	char *end;
-
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno)
-		return -1;
-	switch (*end) {
-	case 'G': case 'g':
-		shift = 30;
-		break;
-	case 'M': case 'm':
-		shift = 20;
-		break;
-	case 'K': case 'k':
-		shift = 10;
-		break;
-	}
-	if (shift)
-		end++;
-	if (*end || v > (UINT64_MAX >> shift))
-		return -1;
-	*out = (uint64_t)v << shift;
-	return 0;
-}
-
-/* A decimal int in [min, max], nothing after it. */
-static int parse_int(const char *s, int min, int max, int *out)
-{
-	char *end;
-	long v;
-
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)

@@ -39,5 +39,6 @@ void test_control(void);
 void test_serial(void);
 void test_kvm_stats(void);
 void test_rtc(void);
+void test_parse(void);
 
 #endif

@@ -13,6 +13,7 @@ int main(void)
 	test_hyperv();
 	test_guest_cpuid();
 	test_rtc();
+	test_parse();
 	test_control();
 	test_serial();
 	test_kvm_stats();
