@@ -35,7 +35,7 @@ static bool kz_begun;
 static atomic_long_t kz_refusals;
 
 /* Every pristine page is gone: tracking holds the hook's key no more. */
-static unsigned long kz_exhausted;
+static unsigned long kz_key_dropped;
 static void kz_off_fn(struct work_struct *work)
 {
 	static_branch_dec(&hinting_alloc_key);
@@ -74,8 +74,7 @@ bool hinting_alloc(struct page *page, unsigned int order, bool init)
 		return false;
 	skip = kz_take(&kz, pfn, 1UL << order, init,
 		       READ_ONCE(hinting_knobs.skip_zeroing));
-	if (atomic_long_read(&kz.pristine_left) <= 0 &&
-	    !test_and_set_bit(0, &kz_exhausted))
+	if (kz_exhausted(&kz) && !test_and_set_bit(0, &kz_key_dropped))
 		irq_work_queue(&kz_off_irq_work);
 	return skip;
 }
@@ -217,6 +216,7 @@ int hinting_known_zero_begin(void)
 	smp_store_release(&kz.nr_pfns, nr);
 	static_branch_inc(&hinting_alloc_key);
 	kz_mark_free_blocks();
+	kz_marking_done(&kz);
 	kz_begun = true;
 out:
 	mutex_unlock(&kz_lock);

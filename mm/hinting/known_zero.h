@@ -21,6 +21,7 @@ struct kz_map {
 	unsigned long *zero;
 	unsigned long nr_pfns;		/* pfns [0, nr_pfns) are tracked */
 	bool refused;			/* the host lied: trust nothing */
+	bool marked_all;		/* every free block was marked */
 	atomic_long_t pristine_left;	/* pristine bits still set */
 	atomic_long_t skipped;		/* zeroing skipped, base pages */
 	atomic_long_t done;		/* zeroing done while tracking, pages */
@@ -35,5 +36,7 @@ unsigned long kz_add_zero(struct kz_map *m, unsigned long pfn,
 bool kz_take(struct kz_map *m, unsigned long pfn, unsigned long nr,
 	     bool init, bool skip);
 void kz_forget(struct kz_map *m, unsigned long pfn, unsigned long nr);
+void kz_marking_done(struct kz_map *m);
+bool kz_exhausted(const struct kz_map *m);
 
 #endif /* _MM_HINTING_KNOWN_ZERO_H */

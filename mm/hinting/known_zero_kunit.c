@@ -212,6 +212,29 @@ static void test_word_edges(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, kz_take(m, 127, 1, true, true));
 }
 
+/*
+ * The hook gives up its key only when nothing pristine is left and
+ * nothing more will be marked: a count that drops to zero while free
+ * lists are still being walked is no end of tracking.
+ */
+static void test_exhausted_after_marking(struct kunit *test)
+{
+	struct kz_map *m = test->priv;
+
+	KUNIT_EXPECT_FALSE(test, kz_exhausted(m));
+	kz_mark_pristine(m, 0, 8);
+	kz_take(m, 0, 8, true, true);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&m->pristine_left), 0L);
+	KUNIT_EXPECT_FALSE(test, kz_exhausted(m));
+	kz_mark_pristine(m, 64, 4);
+	kz_marking_done(m);
+	KUNIT_EXPECT_FALSE(test, kz_exhausted(m));
+	kz_take(m, 64, 2, true, true);
+	KUNIT_EXPECT_FALSE(test, kz_exhausted(m));
+	kz_forget(m, 66, 2);
+	KUNIT_EXPECT_TRUE(test, kz_exhausted(m));
+}
+
 static struct kunit_case kz_cases[] = {
 	KUNIT_CASE(test_zero_needs_pristine),
 	KUNIT_CASE(test_pristine_alone),
@@ -225,6 +248,7 @@ static struct kunit_case kz_cases[] = {
 	KUNIT_CASE(test_marked_once),
 	KUNIT_CASE(test_refused),
 	KUNIT_CASE(test_word_edges),
+	KUNIT_CASE(test_exhausted_after_marking),
 	{}
 };
 

@@ -165,3 +165,26 @@ void kz_forget(struct kz_map *m, unsigned long pfn, unsigned long nr)
 	}
 }
 EXPORT_SYMBOL_IF_KUNIT(kz_forget);
+
+/* Every block that was free when tracking began is marked. */
+void kz_marking_done(struct kz_map *m)
+{
+	/* pairs with kz_exhausted(): the marks' counts are seen first */
+	smp_store_release(&m->marked_all, true);
+}
+EXPORT_SYMBOL_IF_KUNIT(kz_marking_done);
+
+/*
+ * No pristine page is left, and none can come: the allocation hook has
+ * nothing more to consume. Before marking is done the count says
+ * nothing: allocations empty the lists already walked while others are
+ * still to come, and a hook turned off then would leave pages pristine
+ * that their new owners write, to be called zero by the host later.
+ */
+bool kz_exhausted(const struct kz_map *m)
+{
+	/* pairs with kz_marking_done(): every mark is in pristine_left */
+	return smp_load_acquire(&m->marked_all) &&
+	       atomic_long_read(&m->pristine_left) <= 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(kz_exhausted);
