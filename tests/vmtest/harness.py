@@ -26,6 +26,8 @@ RESULTS = os.path.join(OUT, "test-results.json")
 # Retries of nested runs after a documented accident, in a whole run of
 # the suite; past that the test fails (tests/NESTED-ENDINGS.md).
 RETRY_BUDGET = 3
+# lines of each failure's message repeated under the summary
+FAIL_LINES = 12
 
 # make test, make test-full (adds "full"), make deploy (the packages in a
 # Debian guest, which need a kernel package hours in the making)
@@ -265,6 +267,13 @@ class Runner:
                 print("retried: %s: %s" % (e["name"], why))
             if e["status"] == "skip":
                 print("skipped: %s: %s" % (e["name"], e.get("detail", "")))
+        # why each failed, again at the end: a CI log is often read only
+        # from its tail
+        for e in results:
+            if e["status"] == "fail":
+                lines = e.get("detail", "").splitlines()[:FAIL_LINES]
+                print("failed: %s: %s" % (e["name"], "\n    ".join(
+                    ln[:200] for ln in lines)))
         line = "%d passed, %d failed" % (counts["pass"], counts["fail"])
         if counts["skip"]:
             line += ", %d skipped" % counts["skip"]
