@@ -99,8 +99,9 @@ def skip_zeroing(ctx, alloc_mb, fill_mb):
     boot-zeroed ranges make pages known-zero. Timed with skip_zeroing off
     and on, each in two halves in the order off, on, on, off (HALVES), so
     that a drift of the nested machine over the run falls on both modes
-    alike: @alloc_mb MiB of __GFP_ZERO allocations by a test module, then
-    @fill_mb MiB of user memory filled by the checker (allocation and
+    alike, after untimed batches took the free pages written since boot
+    (prime_mb): @alloc_mb MiB of __GFP_ZERO allocations by a test module,
+    then @fill_mb MiB of user memory filled by the checker (allocation and
     touch; verified). With it off nothing may be skipped, with it on
     nearly every page. Then, skipping on, a test module takes KZ_CHECK_MB
     page by page with __GFP_ZERO and checks every byte
@@ -118,6 +119,8 @@ def skip_zeroing(ctx, alloc_mb, fill_mb):
         run.values("L2-RC")
     check(rc.get("bad_skip_rc", 0) != 0 and rc.get("skip_after_bad") == 1,
           "skip_zeroing took 2 or changed: %s" % rc)
+    # the untimed batches that took the free pages written before
+    m["prime_mb"] = cmp.get("prime_mb", -1)
     grab_pages = alloc_mb << 8
     for mode in ("noskip", "skip"):
         m["alloc_%dmb_ms_%s" % (alloc_mb, mode)] = round(
