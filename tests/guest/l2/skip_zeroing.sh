@@ -64,7 +64,7 @@ mode() {
 # (99 %) known-zero, at most PRIME_MAX of them.
 prime() {
 	n=0
-	want=$((ALLOC_MB / 2 * 256 * 99 / 100))
+	want=$((ALLOC_MB * 128 * 99 / 100))
 	while [ "$n" -lt "$PRIME_MAX" ]; do
 		n=$((n + 1))
 		snap
