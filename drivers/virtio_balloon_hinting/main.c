@@ -284,23 +284,25 @@ static const struct virtio_device_id vb_id_table[] = {
 	{ VIRTIO_ID_BALLOON, VIRTIO_DEV_ANY_ID },
 	{ 0 },
 };
+MODULE_DEVICE_TABLE(virtio, vb_id_table);
 
 static struct virtio_driver vb_driver = {
-	.feature_table = vb_features,
-	.feature_table_size = ARRAY_SIZE(vb_features),
-	.driver.name = "vmdense_balloon",
-	.id_table = vb_id_table,
-	.validate = vb_validate,
-	.probe = vb_probe,
-	.remove = vb_remove,
-	.config_changed = vb_config_changed,
+	.driver = {
+		.name = "vmdense_balloon",
+	},
 #ifdef CONFIG_PM_SLEEP
 	.freeze = vb_freeze,
 	.restore = vb_restore,
 #endif
+	.id_table = vb_id_table,
+	.validate = vb_validate,
+	.feature_table_size = ARRAY_SIZE(vb_features),
+	.feature_table = vb_features,
+	.probe = vb_probe,
+	.config_changed = vb_config_changed,
+	.remove = vb_remove,
 };
 module_virtio_driver(vb_driver);
 
-MODULE_DEVICE_TABLE(virtio, vb_id_table);
 MODULE_DESCRIPTION("vmdense virtio-balloon driver fed by free page hinting");
 MODULE_LICENSE("GPL");
